@@ -1,0 +1,211 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type Static } from 'typebox';
+
+/**
+ * The error catalogue: every error roomline answers, its status and its DS-shaped body.
+ * Routes throw ApiError with a code from here; the one handler below writes the answer.
+ */
+export const ERROR_CATALOGUE = {
+  malformed_json: { status: 400, message: 'The request body is not valid JSON.' },
+  bad_request: { status: 400, message: 'The request could not be understood.' },
+  unauthenticated: { status: 401, message: 'Unauthenticated.' },
+  forbidden: { status: 403, message: 'This action is unauthorized.' },
+  not_found: { status: 404, message: 'Not Found' },
+  method_not_allowed: { status: 405, message: 'The method is not allowed for this resource.' },
+  payload_too_large: { status: 413, message: 'The request body is too large.' },
+  unsupported_media_type: { status: 415, message: 'The request body must be JSON (Content-Type: application/json).' },
+  validation_failed: { status: 422, message: 'The given data was invalid.' },
+  unprocessable: { status: 422, message: 'The request cannot be processed.' },
+  too_many_requests: { status: 429, message: 'Too Many Attempts.' },
+  internal: { status: 500, message: 'Server Error' },
+  not_supported: { status: 501, message: 'Not supported by roomline.' },
+  unavailable: { status: 503, message: 'Service Unavailable' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** Field path → messages, as Laravel reports validation problems ("0.call_id"). */
+export type FieldErrors = Record<string, string[]>;
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly fieldErrors?: FieldErrors,
+  ) {
+    super(message ?? ERROR_CATALOGUE[code].message);
+    this.name = 'ApiError';
+    this.status = ERROR_CATALOGUE[code].status;
+  }
+}
+
+export const notFound = (): ApiError => new ApiError('not_found');
+
+/** A 422 in the Laravel shape: the first problem as the message, every problem under its field path. */
+export function validationError(fieldErrors: FieldErrors): ApiError {
+  const messages = Object.values(fieldErrors).flat();
+  const first = messages[0] ?? ERROR_CATALOGUE.validation_failed.message;
+  const more = messages.length - 1;
+  const message = more > 0 ? `${first} (and ${more} more error${more === 1 ? '' : 's'})` : first;
+  return new ApiError('validation_failed', message, fieldErrors);
+}
+
+/** One field's problem, as a 422. */
+export const fieldError = (field: string, message: string): ApiError => validationError({ [field]: [message] });
+
+/** The body of every error answer. `error` is set on 404s ("not-found"); `errors` on 422s. */
+export const ErrorBody = Type.Object(
+  {
+    message: Type.String(),
+    error: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
+  },
+  { $id: 'ErrorBody', description: 'A DS-shaped error.' },
+);
+export type ErrorBody = Static<typeof ErrorBody>;
+
+/** Response schemas for the errors a route can answer, keyed by status, for route declarations. */
+export function errorResponses(...statuses: number[]): Record<number, typeof ErrorBody> {
+  return Object.fromEntries(statuses.map((status) => [status, ErrorBody]));
+}
+
+function bodyFor(error: ApiError): ErrorBody {
+  const body: ErrorBody = { message: error.message };
+  if (error.code === 'not_found') body.error = 'not-found';
+  if (error.fieldErrors !== undefined) body.errors = error.fieldErrors;
+  return body;
+}
+
+export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
+  return reply.code(error.status).type('application/json; charset=utf-8').send(bodyFor(error));
+}
+
+/** Fastify's own 4xx errors (body parsing, limits), mapped onto the catalogue. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+  FST_ERR_BAD_URL: 'not_found',
+  FST_ERR_ASYNC_CONSTRAINT: 'bad_request',
+};
+
+/** Turns anything thrown into a catalogue error; unknown errors become a generic 500. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  const fastifyError = error as Partial<FastifyError> & { type?: string };
+  if (fastifyError.validation !== undefined) return validationFromAjv(fastifyError);
+  const mapped = fastifyError.code !== undefined ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (mapped !== undefined) return new ApiError(mapped);
+  if (error instanceof SyntaxError || fastifyError.type === 'entity.parse.failed') return new ApiError('malformed_json');
+  const status = fastifyError.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (status === 413) return new ApiError('payload_too_large');
+    if (status === 415) return new ApiError('unsupported_media_type');
+    if (status === 404) return new ApiError('not_found');
+    if (status === 429) return new ApiError('too_many_requests');
+    return new ApiError('bad_request');
+  }
+  return new ApiError('internal');
+}
+
+interface AjvIssue {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** Turns schema-validation issues into Laravel field paths and sentences. */
+function validationFromAjv(error: Partial<FastifyError>): ApiError {
+  const issues = (error.validation ?? []) as unknown as AjvIssue[];
+  const context = (error as { validationContext?: string }).validationContext;
+  const fieldErrors: FieldErrors = {};
+  for (const issue of issues) {
+    // Combinators report their branches' issues too; the branch issues say more.
+    if (issue.keyword === 'anyOf' || issue.keyword === 'oneOf' || issue.keyword === 'if') continue;
+    const segments = issue.instancePath.split('/').slice(1).map(unescapePointer);
+    if (issue.keyword === 'required') segments.push(String(issue.params.missingProperty));
+    if (issue.keyword === 'additionalProperties') segments.push(String(issue.params.additionalProperty));
+    let field = segments.join('.');
+    if (field === '') field = context === 'body' || context === undefined ? 'body' : context;
+    const sentence = describeIssue(field, issue);
+    const list = (fieldErrors[field] ??= []);
+    if (!list.includes(sentence)) list.push(sentence);
+  }
+  if (Object.keys(fieldErrors).length === 0) fieldErrors.body = ['The given data was invalid.'];
+  return validationError(fieldErrors);
+}
+
+function unescapePointer(segment: string): string {
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function describeIssue(field: string, issue: AjvIssue): string {
+  const p = issue.params;
+  switch (issue.keyword) {
+    case 'required':
+      return `The ${field} field is required.`;
+    case 'additionalProperties':
+      return `The ${field} field is not allowed.`;
+    case 'type':
+      return `The ${field} field must be ${article(String(p.type))}.`;
+    case 'minLength':
+      return `The ${field} field must be at least ${String(p.limit)} characters.`;
+    case 'maxLength':
+      return `The ${field} field must not be greater than ${String(p.limit)} characters.`;
+    case 'minimum':
+      return `The ${field} field must be at least ${String(p.limit)}.`;
+    case 'maximum':
+      return `The ${field} field must not be greater than ${String(p.limit)}.`;
+    case 'minItems':
+      return `The ${field} field must have at least ${String(p.limit)} item${p.limit === 1 ? '' : 's'}.`;
+    case 'maxItems':
+      return `The ${field} field must not have more than ${String(p.limit)} items.`;
+    case 'enum':
+    case 'const':
+      return `The selected ${field} is invalid.`;
+    case 'pattern':
+    case 'format':
+      return `The ${field} field format is invalid.`;
+    case 'minProperties':
+      return `The ${field} field must not be empty.`;
+    default:
+      return `The ${field} field is invalid${issue.message !== undefined ? ` (${issue.message})` : ''}.`;
+  }
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = {
+    string: 'a string',
+    integer: 'an integer',
+    number: 'a number',
+    boolean: 'true or false',
+    array: 'an array',
+    object: 'an object',
+    null: 'null',
+  };
+  return type
+    .split(',')
+    .map((t) => names[t] ?? t)
+    .join(' or ');
+}
+
+/** Installs the one error handler and the 404 handler. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler(function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+    const apiError = toApiError(error);
+    if (apiError.status >= 500) {
+      // The cause goes to the log with the request id; the answer stays generic.
+      request.log.error({ err: error, reqId: request.id }, 'request failed');
+    } else if (!(error instanceof ApiError)) {
+      request.log.info({ code: error.code, status: apiError.status }, apiError.message);
+    }
+    return sendError(reply, apiError);
+  });
+  app.setNotFoundHandler(function handleUnknownRoute(_request, reply) {
+    return sendError(reply, notFound());
+  });
+}

@@ -1,0 +1,82 @@
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { Config } from './config/config.js';
+import { createLogger } from './logger.js';
+import { createStore } from './store/store.js';
+import { createBus } from './bus/bus.js';
+import { systemClock, type Clock } from './domain/clock.js';
+import { createChangeRunner } from './domain/changes.js';
+import { createTeamService } from './domain/teams.js';
+import { installErrorHandling } from './api/errors.js';
+import { installValidators } from './api/validation.js';
+import { authenticateRequests } from './api/auth.js';
+import { healthRoutes } from './api/health.js';
+import type { Services } from './services.js';
+import type { Api } from './api/types.js';
+
+export interface AppOptions {
+  /** Defaults to the system clock; tests pass a ManualClock. */
+  clock?: Clock;
+  /** Defaults to a pino logger at config.logLevel on stdout. */
+  logger?: Logger;
+}
+
+export interface App {
+  server: Api;
+  services: Services;
+}
+
+/**
+ * The start-up story, in order: config → store → bus → changes (outbox hooks) → domain
+ * services → HTTP (errors, validation) → public routes → authenticated API → pages.
+ * Read this file first.
+ */
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+
+  // State and fan-out: the one place each backend is chosen, logged once.
+  const store = await createStore(config, logger);
+  const bus = await createBus(config, logger);
+  logger.info(`${store.kind === 'sqlite' ? 'embedded' : 'cluster'}: ${store.describe()}, ${bus.describe()}`);
+
+  // Every state change runs through here: one transaction, numbered events, then the bus.
+  const changes = createChangeRunner({ store, bus, clock });
+
+  const teams = createTeamService({ store, clock });
+  const services: Services = { config, logger, store, bus, clock, changes, teams };
+
+  const server = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    // Per-request lines only at debug: at info they would cost more than the seed endpoint itself.
+    logController: new LogController({
+      requestIdLogLabel: 'reqId',
+      disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
+    }),
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installErrorHandling(server);
+  installValidators(server);
+
+  await server.register(healthRoutes, { services });
+
+  // The DS REST API: every route under /api/v1 belongs to the authenticated caller's team.
+  await server.register(
+    async function authenticatedApi(api: Api) {
+      api.addHook('onRequest', authenticateRequests(teams));
+    },
+    { prefix: '/api/v1' },
+  );
+
+  server.addHook('onClose', async function closeBackends() {
+    await bus.close();
+    await store.close();
+  });
+
+  return { server, services };
+}

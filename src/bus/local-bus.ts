@@ -1,0 +1,39 @@
+import type { Logger } from 'pino';
+import type { Bus, EventListener } from './bus.js';
+import type { RoomEvent } from './events.js';
+
+/**
+ * The embedded bus: listeners are called synchronously inside publish(), so once a change's
+ * HTTP answer is sent every stream in this process has already been handed the event.
+ */
+export class LocalBus implements Bus {
+  private readonly listeners = new Set<EventListener>();
+
+  constructor(private readonly logger: Logger) {}
+
+  async publish(events: readonly RoomEvent[]): Promise<void> {
+    for (const event of events) {
+      for (const listener of this.listeners) {
+        try {
+          listener(event);
+        } catch (error) {
+          // One broken listener must not keep the event from the others.
+          this.logger.error({ err: error, event: event.name }, 'event listener failed');
+        }
+      }
+    }
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+
+  describe(): string {
+    return 'in-process bus';
+  }
+}

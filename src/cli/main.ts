@@ -1,0 +1,121 @@
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig, type Config, type Environment } from '../config/config.js';
+import { createLogger } from '../logger.js';
+import { startServer } from '../server.js';
+import { createStore } from '../store/store.js';
+import { createTeamService } from '../domain/teams.js';
+import { systemClock } from '../domain/clock.js';
+
+/** `roomline serve | team create | team list | team rotate-key`. */
+function buildCli(): Command {
+  const program = new Command('roomline')
+    .description('Self-hosted room, live-roster and telephony control plane (Digital Samba REST API v1)')
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('serve the API and room pages (what `npm start` runs)')
+    .addOption(new Option('--port <port>', 'port to listen on (PORT)'))
+    .addOption(new Option('--host <host>', 'address to bind (HOST)'))
+    .addOption(new Option('--data-dir <dir>', 'folder of the SQLite file (ROOMLINE_DATA_DIR)'))
+    .addOption(new Option('--public-url <url>', 'base of room_url and token links (ROOMLINE_PUBLIC_URL)'))
+    .action(async function serve(flags: { port?: string; host?: string; dataDir?: string; publicUrl?: string }) {
+      const config = configFrom({ PORT: flags.port, HOST: flags.host, ROOMLINE_DATA_DIR: flags.dataDir, ROOMLINE_PUBLIC_URL: flags.publicUrl });
+      const running = await startServer(config);
+      const shutdown = (signal: string) => {
+        running.services.logger.info({ signal }, 'shutting down');
+        running.stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            running.services.logger.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+
+  const team = program.command('team').description('manage teams (each has its own rooms, roles and developer key)');
+
+  team
+    .command('create')
+    .description('create a team and print its id and developer key')
+    .requiredOption('--name <name>', 'the team name')
+    .option('--json', 'print {"team_id","developer_key","name"}')
+    .action(async function createTeam(flags: { name: string; json?: boolean }) {
+      const name = flags.name.trim();
+      if (name.length === 0 || name.length > 100) fail('--name must be 1–100 characters');
+      await withTeams(async (teams) => {
+        const created = await teams.create({ name });
+        if (flags.json) console.log(JSON.stringify(created));
+        else console.log(`team id:        ${created.team_id}\ndeveloper key:  ${created.developer_key}\nname:           ${created.name}`);
+      });
+    });
+
+  team
+    .command('list')
+    .description('list the teams (ids and names; keys are never shown)')
+    .option('--json', 'print a JSON array')
+    .action(async function listTeams(flags: { json?: boolean }) {
+      await withTeams(async (teams) => {
+        const all = await teams.list();
+        if (flags.json) {
+          console.log(JSON.stringify(all.map((t) => ({ team_id: t.id, name: t.name, created_at: new Date(t.createdAt).toISOString() }))));
+        } else if (all.length === 0) {
+          console.log('no teams yet: `roomline team create --name NAME`');
+        } else {
+          for (const t of all) console.log(`${t.id}  ${t.name}`);
+        }
+      });
+    });
+
+  team
+    .command('rotate-key')
+    .description('give a team a new developer key (the old one stops working at once)')
+    .argument('<team_id>', 'the team id')
+    .option('--json', 'print {"team_id","developer_key","name"}')
+    .action(async function rotateKey(teamId: string, flags: { json?: boolean }) {
+      await withTeams(async (teams) => {
+        const rotated = await teams.rotateKey(teamId);
+        if (rotated === undefined) fail(`no team with id ${teamId}`);
+        if (flags.json) console.log(JSON.stringify(rotated));
+        else console.log(`team id:        ${rotated.team_id}\ndeveloper key:  ${rotated.developer_key}`);
+      });
+    });
+
+  return program;
+}
+
+function configFrom(flags: Environment): Config {
+  try {
+    return loadConfig(process.env, flags);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`configuration error: ${error.message}`);
+    throw error;
+  }
+}
+
+async function withTeams(work: (teams: ReturnType<typeof createTeamService>) => Promise<void>): Promise<void> {
+  const config = configFrom({});
+  // Team commands write to the same store as the server; their log goes to stderr so --json stays clean.
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
+  const store = await createStore(config, logger);
+  try {
+    await work(createTeamService({ store, clock: systemClock }));
+  } finally {
+    await store.close();
+  }
+}
+
+function fail(message: string): never {
+  console.error(`roomline: ${message}`);
+  process.exit(2);
+}
+
+buildCli()
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    console.error(`roomline: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });

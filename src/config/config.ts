@@ -1,0 +1,134 @@
+import path from 'node:path';
+
+/**
+ * Everything roomline reads from its environment, parsed and validated once at start.
+ * A wrong value stops the process with a message naming the variable (see ConfigError).
+ */
+export interface Config {
+  port: number;
+  host: string;
+  /** Where the embedded SQLite file lives. */
+  dataDir: string;
+  /** postgres://… selects cluster mode (a later capability); unset means embedded SQLite. */
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  logLevel: LogLevel;
+  /** Base of `room_url` and token links, without a trailing slash. */
+  publicUrl: string;
+  /** A team that must exist with this key after start (CI, containers, scripts). */
+  bootstrapTeam: { teamId: string; developerKey: string } | undefined;
+  /** SQLite `synchronous` pragma: NORMAL survives a process crash (kill -9); FULL also survives power loss. */
+  sqliteSynchronous: 'NORMAL' | 'FULL';
+  /** Largest request body accepted, in bytes. */
+  bodyLimit: number;
+  /** Seconds a graceful shutdown waits for in-flight requests before closing connections. */
+  shutdownGraceSeconds: number;
+  /** Interval of the comment heartbeat on event streams, in milliseconds. */
+  streamHeartbeatMs: number;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** A configuration value that cannot be used; the message names the variable and why. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`${variable}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Environment = Record<string, string | undefined>;
+
+/** Reads the configuration from `env`, with `overrides` (CLI flags) taking precedence. */
+export function loadConfig(env: Environment = process.env, overrides: Environment = {}): Config {
+  const read = (name: string): string | undefined => {
+    const value = overrides[name] ?? env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+
+  const port = parseInteger('PORT', read('PORT') ?? '3000', 0, 65535);
+  const host = read('HOST') ?? '127.0.0.1';
+  const dataDir = path.resolve(read('ROOMLINE_DATA_DIR') ?? './data');
+
+  const databaseUrl = read('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL (leave it unset for embedded SQLite)');
+  }
+  const redisUrl = read('REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL');
+  }
+
+  const logLevel = (read('LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  const publicUrl = parsePublicUrl(read('ROOMLINE_PUBLIC_URL') ?? `http://${urlHost(host)}:${port}`);
+
+  const teamId = read('ROOMLINE_TEAM_ID');
+  const developerKey = read('ROOMLINE_DEVELOPER_KEY');
+  if ((teamId === undefined) !== (developerKey === undefined)) {
+    throw new ConfigError(
+      teamId === undefined ? 'ROOMLINE_TEAM_ID' : 'ROOMLINE_DEVELOPER_KEY',
+      'ROOMLINE_TEAM_ID and ROOMLINE_DEVELOPER_KEY must be set together',
+    );
+  }
+  if (teamId !== undefined && !UUID.test(teamId)) {
+    throw new ConfigError('ROOMLINE_TEAM_ID', 'must be a UUID');
+  }
+  if (developerKey !== undefined && (developerKey.length < 16 || developerKey.length > 255 || /[\s:]/.test(developerKey))) {
+    throw new ConfigError('ROOMLINE_DEVELOPER_KEY', 'must be 16–255 characters without spaces or colons');
+  }
+
+  const sqliteSynchronous = (read('ROOMLINE_SQLITE_SYNCHRONOUS') ?? 'NORMAL').toUpperCase();
+  if (sqliteSynchronous !== 'NORMAL' && sqliteSynchronous !== 'FULL') {
+    throw new ConfigError('ROOMLINE_SQLITE_SYNCHRONOUS', 'must be NORMAL or FULL');
+  }
+
+  return {
+    port,
+    host,
+    dataDir,
+    databaseUrl,
+    redisUrl,
+    logLevel: logLevel as LogLevel,
+    publicUrl,
+    bootstrapTeam: teamId !== undefined && developerKey !== undefined ? { teamId: teamId.toLowerCase(), developerKey } : undefined,
+    sqliteSynchronous,
+    bodyLimit: parseInteger('ROOMLINE_BODY_LIMIT', read('ROOMLINE_BODY_LIMIT') ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
+    shutdownGraceSeconds: parseInteger('ROOMLINE_SHUTDOWN_GRACE_SECONDS', read('ROOMLINE_SHUTDOWN_GRACE_SECONDS') ?? '10', 0, 600),
+    streamHeartbeatMs: parseInteger('ROOMLINE_STREAM_HEARTBEAT_MS', read('ROOMLINE_STREAM_HEARTBEAT_MS') ?? '15000', 100, 3_600_000),
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function parseInteger(variable: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw)) throw new ConfigError(variable, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(variable, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function parsePublicUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('ROOMLINE_PUBLIC_URL', `must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('ROOMLINE_PUBLIC_URL', 'must use http or https');
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}

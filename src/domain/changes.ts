@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { Bus } from '../bus/bus.js';
+import type { PendingEvent, RoomEvent } from '../bus/events.js';
+import type { Database } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import type { Clock } from './clock.js';
+
+/** One state change in progress: its transaction, its time, and the events it will publish. */
+export interface Change {
+  readonly trx: Transaction<Database>;
+  /** The time of the change (epoch ms), the same for every row and event it writes. */
+  readonly now: number;
+  emit(event: PendingEvent): void;
+}
+
+/**
+ * Runs before COMMIT with the change's numbered events, inside its transaction: the place
+ * where an outbox row is written with the state change that caused it.
+ */
+export type CommitHook = (trx: Transaction<Database>, events: readonly RoomEvent[]) => Promise<void>;
+
+export interface ChangeRunner {
+  /** Runs `work` as one atomic change; its events are numbered, committed with it, then published. */
+  run<T>(work: (change: Change) => Promise<T>): Promise<T>;
+  /** Adds a hook that runs inside every change's transaction, after its events are numbered. */
+  addCommitHook(hook: CommitHook): void;
+}
+
+export function createChangeRunner(deps: { store: Store; bus: Bus; clock: Clock }): ChangeRunner {
+  const hooks: CommitHook[] = [];
+
+  async function run<T>(work: (change: Change) => Promise<T>): Promise<T> {
+    let committed: RoomEvent[] = [];
+    const result = await deps.store.transaction(async function runChange(trx) {
+      const now = deps.clock.now();
+      const pending: PendingEvent[] = [];
+      const value = await work({ trx, now, emit: (event) => pending.push(event) });
+      committed = await numberEvents(trx, pending, now);
+      for (const hook of hooks) await hook(trx, committed);
+      return value;
+    });
+    if (committed.length > 0) await deps.bus.publish(committed);
+    return result;
+  }
+
+  return { run, addCommitHook: (hook) => void hooks.push(hook) };
+}
+
+/**
+ * Gives each room event the next number of its room. The counter lives on the room row and
+ * moves inside the change's transaction, so numbers are gap-free and follow commit order on
+ * one node or many.
+ */
+async function numberEvents(trx: Transaction<Database>, pending: PendingEvent[], now: number): Promise<RoomEvent[]> {
+  const countByRoom = new Map<string, number>();
+  for (const event of pending) {
+    if (event.roomId !== null) countByRoom.set(event.roomId, (countByRoom.get(event.roomId) ?? 0) + 1);
+  }
+  const nextByRoom = new Map<string, number>();
+  for (const [roomId, count] of countByRoom) {
+    const row = await trx
+      .updateTable('rooms')
+      .set((eb) => ({ event_seq: eb('event_seq', '+', count) }))
+      .where('id', '=', roomId)
+      .returning('event_seq')
+      .executeTakeFirst();
+    // A room deleted by this very change has no counter left: its last events carry 0.
+    if (row !== undefined) nextByRoom.set(roomId, row.event_seq - count + 1);
+  }
+  return pending.map((event) => {
+    let seq = 0;
+    const next = event.roomId === null ? undefined : nextByRoom.get(event.roomId);
+    if (event.roomId !== null && next !== undefined) {
+      seq = next;
+      nextByRoom.set(event.roomId, next + 1);
+    }
+    return { ...event, id: randomUUID(), seq, at: now };
+  });
+}

@@ -1,0 +1,31 @@
+/** Where the time comes from, so tests can drive it instead of waiting. */
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** A clock that only moves when told to (tests and simulations). */
+export class ManualClock implements Clock {
+  constructor(private current: number = Date.UTC(2026, 0, 1)) {}
+  now(): number {
+    return this.current;
+  }
+  advance(milliseconds: number): void {
+    this.current += milliseconds;
+  }
+  set(epochMilliseconds: number): void {
+    this.current = epochMilliseconds;
+  }
+}
+
+/** UTC ISO-8601 with a Z, as every timestamp on the wire is. */
+export function isoTime(epochMilliseconds: number): string {
+  return new Date(epochMilliseconds).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The microsecond form DS uses on its live endpoints ("2022-05-13T12:31:19.000000Z"). */
+export function isoTimeMicros(epochMilliseconds: number): string {
+  return new Date(epochMilliseconds).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}

@@ -1,0 +1,132 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Store } from '../store/store.js';
+import { findTeamById, findTeamByKeyHash, insertTeam, listTeams, updateTeamKey, type TeamRow } from '../store/repos/teams.js';
+import { BUILTIN_ROLES } from './permissions.js';
+import type { Clock } from './clock.js';
+
+/** A team as the rest of roomline sees it. The developer key signs room tokens and webhooks. */
+export interface Team {
+  id: string;
+  name: string;
+  developerKey: string;
+  createdAt: number;
+}
+
+export interface TeamCredentials {
+  team_id: string;
+  developer_key: string;
+  name: string;
+}
+
+export function hashKey(developerKey: string): string {
+  return createHash('sha256').update(developerKey, 'utf8').digest('hex');
+}
+
+/** A new developer key: 40 random bytes, base64url (no ':' so Basic auth stays unambiguous). */
+export function generateDeveloperKey(): string {
+  return randomBytes(30).toString('base64url');
+}
+
+function toTeam(row: TeamRow): Team {
+  return { id: row.id, name: row.name, developerKey: row.developer_key, createdAt: row.created_at };
+}
+
+export interface TeamService {
+  create(input: { name: string; id?: string; developerKey?: string }): Promise<TeamCredentials>;
+  /** Makes sure the team exists with this key (idempotent): the ROOMLINE_TEAM_ID / ROOMLINE_DEVELOPER_KEY bootstrap. */
+  ensure(input: { id: string; developerKey: string; name: string }): Promise<{ created: boolean }>;
+  list(): Promise<Team[]>;
+  rotateKey(teamId: string): Promise<TeamCredentials | undefined>;
+  /** The team whose key this is, compared in constant time; undefined when none matches. */
+  authenticateKey(developerKey: string): Promise<Team | undefined>;
+  /** The team with this id, if the key is its key (constant-time comparison). */
+  authenticateTeamKey(teamId: string, developerKey: string): Promise<Team | undefined>;
+}
+
+export function createTeamService(deps: { store: Store; clock: Clock }): TeamService {
+  const { store, clock } = deps;
+
+  async function create(input: { name: string; id?: string; developerKey?: string }): Promise<TeamCredentials> {
+    const id = input.id ?? randomUUID();
+    const developerKey = input.developerKey ?? generateDeveloperKey();
+    const now = clock.now();
+    await store.transaction(async function createTeam(trx) {
+      await insertTeam(trx, {
+        id,
+        name: input.name,
+        developer_key: developerKey,
+        key_hash: hashKey(developerKey),
+        room_settings: '{}',
+        created_at: now,
+        updated_at: now,
+      });
+      for (const role of BUILTIN_ROLES) {
+        await trx
+          .insertInto('roles')
+          .values({
+            id: randomUUID(),
+            team_id: id,
+            name: role.name,
+            display_name: role.display_name,
+            description: role.description,
+            is_builtin: 1,
+            permissions: JSON.stringify(role.permissions),
+            created_at: now,
+            updated_at: now,
+          })
+          .execute();
+      }
+    });
+    return { team_id: id, developer_key: developerKey, name: input.name };
+  }
+
+  async function ensure(input: { id: string; developerKey: string; name: string }): Promise<{ created: boolean }> {
+    const existing = await findTeamById(store.db, input.id);
+    if (existing === undefined) {
+      await create(input);
+      return { created: true };
+    }
+    if (!sameSecret(existing.key_hash, hashKey(input.developerKey))) {
+      await updateTeamKey(store.db, input.id, input.developerKey, hashKey(input.developerKey), clock.now());
+    }
+    return { created: false };
+  }
+
+  async function rotateKey(teamId: string): Promise<TeamCredentials | undefined> {
+    const developerKey = generateDeveloperKey();
+    const team = await findTeamById(store.db, teamId);
+    if (team === undefined) return undefined;
+    await updateTeamKey(store.db, teamId, developerKey, hashKey(developerKey), clock.now());
+    return { team_id: teamId, developer_key: developerKey, name: team.name };
+  }
+
+  async function authenticateKey(developerKey: string): Promise<Team | undefined> {
+    const digest = hashKey(developerKey);
+    const row = await findTeamByKeyHash(store.db, digest);
+    return row !== undefined && sameSecret(row.key_hash, digest) ? toTeam(row) : undefined;
+  }
+
+  async function authenticateTeamKey(teamId: string, developerKey: string): Promise<Team | undefined> {
+    const row = await findTeamById(store.db, teamId.toLowerCase());
+    // Hash even when the team is unknown, so a wrong team id costs the same time as a wrong key.
+    const digest = hashKey(developerKey);
+    if (row === undefined) return undefined;
+    return sameSecret(row.key_hash, digest) ? toTeam(row) : undefined;
+  }
+
+  return {
+    create,
+    ensure,
+    list: async () => (await listTeams(store.db)).map(toTeam),
+    rotateKey,
+    authenticateKey,
+    authenticateTeamKey,
+  };
+}
+
+/** Constant-time equality of two hex digests. */
+function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === right.length && timingSafeEqual(left, right);
+}

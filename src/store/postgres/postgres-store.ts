@@ -1,0 +1,38 @@
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Database } from '../schema.js';
+import type { Store } from '../store.js';
+import { migrateToLatest } from '../migrate.js';
+
+// bigint columns hold epoch milliseconds and counters, all well inside Number's exact range:
+// read them as numbers so rows look the same as SQLite's.
+const INT8_OID = 20;
+pg.types.setTypeParser(INT8_OID, (value: string) => Number(value));
+
+/** The cluster store: PostgreSQL through a pg pool, migrated at open. */
+export async function openPostgresStore(databaseUrl: string, logger: Logger): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const applied = await migrateToLatest(db);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'store migrated');
+  const target = new URL(databaseUrl);
+
+  return {
+    kind: 'postgres',
+    db,
+    transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+      return db.transaction().execute(work);
+    },
+    async ping() {
+      await pool.query('select 1');
+    },
+    async close() {
+      await db.destroy();
+    },
+    describe() {
+      // Never the password: the log line names host and database only.
+      return `postgres at ${target.hostname}:${target.port || '5432'}${target.pathname}`;
+    },
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * The tables, as Kysely sees them. One shape for both dialects: timestamps are epoch
+ * milliseconds (bigint), booleans are 0/1 integers and documents are JSON text, so every
+ * query reads and writes the same values on SQLite and PostgreSQL.
+ */
+export interface Database {
+  teams: TeamTable;
+  roles: RoleTable;
+  rooms: RoomTable;
+  room_roles: RoomRoleTable;
+  room_tags: RoomTagTable;
+  sessions: SessionTable;
+  participants: ParticipantTable;
+  participant_activity: ParticipantActivityTable;
+  call_tombstones: CallTombstoneTable;
+}
+
+/** 0 or 1: how both dialects store a boolean. */
+export type Flag = number;
+
+export interface TeamTable {
+  id: string;
+  name: string;
+  developer_key: string;
+  /** sha256 of the developer key: the index a Bearer key is looked up by. */
+  key_hash: string;
+  /** The team's default room settings (a JSON object of DS fields). */
+  room_settings: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RoleTable {
+  id: string;
+  team_id: string;
+  name: string;
+  display_name: string;
+  description: string | null;
+  is_builtin: Flag;
+  /** JSON object: permission name → boolean (or a role-name list for manage_roles). */
+  permissions: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RoomTable {
+  id: string;
+  team_id: string;
+  friendly_url: string;
+  description: string | null;
+  privacy: string;
+  external_id: string | null;
+  is_locked: Flag;
+  /** Minutes after which a session ends by itself; null is unlimited. */
+  session_length: number | null;
+  default_role_id: string;
+  max_participants: number;
+  telephony_enabled: Flag;
+  telephony_phone_number: string | null;
+  telephony_pin_dtmf: string | null;
+  /** Whether the room's SIP bridge is connected (phone/connect, phone/disconnect). */
+  phone_connected: Flag;
+  /** The last sequence number given to an event of this room (the stream's `id:`). */
+  event_seq: number;
+  /** The remaining DS room settings (a JSON object). */
+  settings: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RoomRoleTable {
+  room_id: string;
+  role_id: string;
+  position: number;
+}
+
+export interface RoomTagTable {
+  room_id: string;
+  tag: string;
+}
+
+export interface SessionTable {
+  id: string;
+  team_id: string;
+  room_id: string;
+  start_time: number;
+  end_time: number | null;
+  end_reason: string | null;
+  /** How many participants are live in this session now (kept in the same transaction as joins and leaves). */
+  live_participants: number;
+}
+
+export type ParticipantType = 'web' | 'phone';
+
+export interface ParticipantTable {
+  id: string;
+  team_id: string;
+  room_id: string;
+  session_id: string;
+  type: ParticipantType;
+  name: string | null;
+  external_id: string | null;
+  role_id: string | null;
+  role_name: string | null;
+  call_id: string | null;
+  caller_number: string | null;
+  /** desktop, mobile, tablet, smarttv or phone. */
+  device: string;
+  join_time: number;
+  leave_time: number | null;
+  leave_reason: string | null;
+  muted: Flag;
+  hand_raised: Flag;
+}
+
+/** What happened to a participant while live: mute periods and hand raises, for attendance detail. */
+export interface ParticipantActivityTable {
+  id: string;
+  participant_id: string;
+  kind: string;
+  at: number;
+}
+
+/** Call ids that have left a room: a late or reordered `joined` never brings them back. */
+export interface CallTombstoneTable {
+  team_id: string;
+  room_id: string;
+  call_id: string;
+  left_at: number;
+}

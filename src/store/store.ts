@@ -1,0 +1,34 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import type { Database } from './schema.js';
+import { openSqliteStore } from './sqlite/sqlite-store.js';
+
+/** Something queries run on: the database itself, or a transaction a caller passed in. */
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * Where roomline keeps its state. Every query is written once with Kysely against `db`;
+ * an implementation only says how to connect, migrate and close. Embedded mode uses
+ * SQLite (sqlite/), cluster mode PostgreSQL (postgres/).
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly db: Kysely<Database>;
+  /** Runs `work` in one transaction: everything it writes commits together, or nothing does. */
+  transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /** Resolves when the database answers a trivial query (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  /** One line for the start-up log, e.g. "sqlite at ./data/roomline.db". */
+  describe(): string;
+}
+
+/** The one place the backend is chosen: PostgreSQL when DATABASE_URL is set, SQLite otherwise. */
+export async function createStore(config: Config, logger: Logger): Promise<Store> {
+  if (config.databaseUrl !== undefined) {
+    const { openPostgresStore } = await import('./postgres/postgres-store.js');
+    return openPostgresStore(config.databaseUrl, logger);
+  }
+  return openSqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous }, logger);
+}

@@ -1,0 +1,136 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, type Environment } from '../../src/config/config.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import type { Clock } from '../../src/domain/clock.js';
+import type { TeamCredentials } from '../../src/domain/teams.js';
+
+export interface TestServer {
+  url: string;
+  running: RunningServer;
+  dataDir: string;
+  /** Team A and team B, for isolation cases. */
+  teamA: TeamCredentials;
+  teamB: TeamCredentials;
+  /** An API client authenticated as team A (Bearer developer key). */
+  api: ApiClient;
+  /** An API client authenticated as team B. */
+  apiB: ApiClient;
+  /** A client for any credentials or none. */
+  client(auth?: Auth): ApiClient;
+  stop(): Promise<void>;
+}
+
+export type Auth =
+  | { kind: 'bearer'; key: string }
+  | { kind: 'basic'; teamId: string; key: string }
+  | { kind: 'bearer-base64'; teamId: string; key: string }
+  | { kind: 'header'; value: string }
+  | { kind: 'none' };
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The parsed JSON body, or undefined when the body is empty or not JSON. */
+  body: T;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** A raw body sent as is (for malformed JSON and the like). */
+  raw?: string | Uint8Array;
+  headers?: Record<string, string>;
+}
+
+export interface ApiClient {
+  request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
+  get<T = any>(path: string): Promise<ApiResponse<T>>;
+  post<T = any>(path: string, body?: unknown): Promise<ApiResponse<T>>;
+  patch<T = any>(path: string, body?: unknown): Promise<ApiResponse<T>>;
+  put<T = any>(path: string, body?: unknown): Promise<ApiResponse<T>>;
+  delete<T = any>(path: string, body?: unknown): Promise<ApiResponse<T>>;
+}
+
+export function authorizationHeader(auth: Auth): string | undefined {
+  switch (auth.kind) {
+    case 'bearer':
+      return `Bearer ${auth.key}`;
+    case 'basic':
+      return `Basic ${Buffer.from(`${auth.teamId}:${auth.key}`).toString('base64')}`;
+    case 'bearer-base64':
+      return `Bearer ${Buffer.from(`${auth.teamId}:${auth.key}`).toString('base64')}`;
+    case 'header':
+      return auth.value;
+    case 'none':
+      return undefined;
+  }
+}
+
+export function createClient(baseUrl: string, auth: Auth): ApiClient {
+  async function request<T>(method: string, urlPath: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    const authorization = authorizationHeader(auth);
+    if (authorization !== undefined && headers.authorization === undefined) headers.authorization = authorization;
+    let body: string | Uint8Array | undefined;
+    if (options.raw !== undefined) body = options.raw;
+    else if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(baseUrl + urlPath, { method, headers, body: body as BodyInit | undefined });
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, body: parsed as T };
+  }
+  return {
+    request,
+    get: (p) => request('GET', p),
+    post: (p, b) => request('POST', p, { body: b }),
+    patch: (p, b) => request('PATCH', p, { body: b }),
+    put: (p, b) => request('PUT', p, { body: b }),
+    delete: (p, b) => request('DELETE', p, { body: b }),
+  };
+}
+
+/** Starts the real server on port 0 with its own data folder and two teams. */
+export async function startTestServer(options: { env?: Environment; clock?: Clock } = {}): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomline-test-'));
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ROOMLINE_DATA_DIR: dataDir, ...options.env });
+  const running = await startServer(config, { clock: options.clock, print: () => {} });
+  const teamA = await running.services.teams.create({ name: 'Team A' });
+  const teamB = await running.services.teams.create({ name: 'Team B' });
+  const url = running.url;
+  const client = (auth: Auth = { kind: 'none' }) => createClient(url, auth);
+  return {
+    url,
+    running,
+    dataDir,
+    teamA,
+    teamB,
+    api: client({ kind: 'bearer', key: teamA.developer_key }),
+    apiB: client({ kind: 'bearer', key: teamB.developer_key }),
+    client,
+    async stop() {
+      await running.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 5000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
