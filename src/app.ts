@@ -8,10 +8,23 @@ import { createBus } from './bus/bus.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { createChangeRunner } from './domain/changes.js';
 import { createTeamService } from './domain/teams.js';
+import { createRoleService } from './domain/roles.js';
+import { createRoomService } from './domain/rooms.js';
+import { createRosterService } from './domain/roster.js';
+import { createRoomFeed } from './domain/room-feed.js';
+import type { CoreDeps } from './domain/deps.js';
 import { installErrorHandling } from './api/errors.js';
 import { installValidators } from './api/validation.js';
 import { authenticateRequests } from './api/auth.js';
 import { healthRoutes } from './api/health.js';
+import { defaultSettingsRoutes } from './api/default-settings.js';
+import { roomsRoutes } from './api/rooms.js';
+import { rolesRoutes } from './api/roles.js';
+import { phoneParticipantsRoutes } from './api/phone-participants.js';
+import { phoneBridgeRoutes } from './api/phone-bridge.js';
+import { liveRoutes } from './api/live.js';
+import { liveEventsRoutes } from './api/live-events.js';
+import { unsupportedRoutes } from './api/unsupported.js';
 import type { Services } from './services.js';
 import type { Api } from './api/types.js';
 
@@ -44,8 +57,17 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Every state change runs through here: one transaction, numbered events, then the bus.
   const changes = createChangeRunner({ store, bus, clock });
 
+  // Domain services: pure logic over the store and the bus, no HTTP.
+  const core: CoreDeps = { config, logger, store, bus, clock, changes };
   const teams = createTeamService({ store, clock });
-  const services: Services = { config, logger, store, bus, clock, changes, teams };
+  const services: Services = {
+    ...core,
+    teams,
+    roles: createRoleService(core),
+    rooms: createRoomService(core),
+    roster: createRosterService(core),
+    feed: createRoomFeed(core),
+  };
 
   const server = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -69,6 +91,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await server.register(
     async function authenticatedApi(api: Api) {
       api.addHook('onRequest', authenticateRequests(teams));
+      await api.register(defaultSettingsRoutes, { services });
+      await api.register(roomsRoutes, { services });
+      await api.register(rolesRoutes, { services });
+      await api.register(phoneParticipantsRoutes, { services });
+      await api.register(phoneBridgeRoutes, { services });
+      await api.register(liveRoutes, { services });
+      await api.register(liveEventsRoutes, { services });
+      await api.register(unsupportedRoutes, { services });
     },
     { prefix: '/api/v1' },
   );

@@ -1,21 +1,19 @@
-import type { Logger } from 'pino';
-import type { Bus } from './bus/bus.js';
-import type { Config } from './config/config.js';
-import type { ChangeRunner } from './domain/changes.js';
-import type { Clock } from './domain/clock.js';
+import type { CoreDeps } from './domain/deps.js';
+import type { RoleService } from './domain/roles.js';
+import type { RoomFeed } from './domain/room-feed.js';
+import type { RoomService } from './domain/rooms.js';
+import type { RosterService } from './domain/roster.js';
 import type { TeamService } from './domain/teams.js';
-import type { Store } from './store/store.js';
 
 /**
  * What the routes are given: the backends and the domain services built on them.
  * Built once in app.ts and passed to each route plugin as an option (no globals).
  */
-export interface Services {
-  config: Config;
-  logger: Logger;
-  store: Store;
-  bus: Bus;
-  clock: Clock;
-  changes: ChangeRunner;
+export interface Services extends CoreDeps {
   teams: TeamService;
+  roles: RoleService;
+  rooms: RoomService;
+  roster: RosterService;
+  /** Per-room event fan-out to streams and panels, with a resume buffer. */
+  feed: RoomFeed;
 }

@@ -1,0 +1,4 @@
+import type { Api, RouteOptions } from './types.js';
+
+// Placeholder: routes arrive with their capability.
+export async function roomsRoutes(_app: Api, _options: RouteOptions): Promise<void> {}
