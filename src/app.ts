@@ -13,8 +13,12 @@ import { createRoomService } from './domain/rooms.js';
 import { createRosterService } from './domain/roster.js';
 import { createRoomFeed } from './domain/room-feed.js';
 import type { CoreDeps } from './domain/deps.js';
+import { createOutboxHook } from './webhooks/outbox.js';
+import { createDispatcher, DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions } from './webhooks/dispatcher.js';
+import { createWebhookService } from './webhooks/webhook-service.js';
 import { installErrorHandling } from './api/errors.js';
 import { installValidators } from './api/validation.js';
+import { installBodyParsing } from './api/body-parsing.js';
 import { authenticateRequests } from './api/auth.js';
 import { healthRoutes } from './api/health.js';
 import { defaultSettingsRoutes } from './api/default-settings.js';
@@ -25,6 +29,9 @@ import { phoneBridgeRoutes } from './api/phone-bridge.js';
 import { liveRoutes } from './api/live.js';
 import { liveEventsRoutes } from './api/live-events.js';
 import { unsupportedRoutes } from './api/unsupported.js';
+import { eventsRoutes } from './api/events.js';
+import { webhooksRoutes } from './api/webhooks.js';
+import { openApiRoutes } from './api/openapi.js';
 import type { Services } from './services.js';
 import type { Api } from './api/types.js';
 
@@ -33,6 +40,8 @@ export interface AppOptions {
   clock?: Clock;
   /** Defaults to a pino logger at config.logLevel on stdout. */
   logger?: Logger;
+  /** Webhook delivery timing (tests shorten it). */
+  webhookDispatch?: Partial<DispatcherOptions>;
 }
 
 export interface App {
@@ -57,6 +66,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Every state change runs through here: one transaction, numbered events, then the bus.
   const changes = createChangeRunner({ store, bus, clock });
 
+  // The outbox: each change writes its webhook deliveries in its own transaction; the
+  // dispatcher sends them, in order per webhook, from this node (and every other node).
+  const dispatcher = createDispatcher({ store, clock, logger }, { ...DEFAULT_DISPATCHER_OPTIONS, ...config.webhooks, ...options.webhookDispatch });
+  changes.addCommitHook(createOutboxHook({ afterEnqueued: () => dispatcher.wake() }));
+
   // Domain services: pure logic over the store and the bus, no HTTP.
   const core: CoreDeps = { config, logger, store, bus, clock, changes };
   const teams = createTeamService({ store, clock });
@@ -67,6 +81,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     rooms: createRoomService(core),
     roster: createRosterService(core),
     feed: createRoomFeed(core),
+    webhooks: createWebhookService({ store, changes, clock, onRetry: () => dispatcher.wake() }),
   };
 
   const server = Fastify({
@@ -84,7 +99,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   installErrorHandling(server);
   installValidators(server);
+  installBodyParsing(server);
 
+  // The OpenAPI document and /docs come first: they collect every route registered after them.
+  await server.register(openApiRoutes, { services });
   await server.register(healthRoutes, { services });
 
   // The DS REST API: every route under /api/v1 belongs to the authenticated caller's team.
@@ -98,12 +116,18 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       await api.register(phoneBridgeRoutes, { services });
       await api.register(liveRoutes, { services });
       await api.register(liveEventsRoutes, { services });
+      await api.register(eventsRoutes, { services });
+      await api.register(webhooksRoutes, { services });
       await api.register(unsupportedRoutes, { services });
     },
     { prefix: '/api/v1' },
   );
 
+  server.addHook('onReady', async function startDispatcher() {
+    dispatcher.start();
+  });
   server.addHook('onClose', async function closeBackends() {
+    await dispatcher.stop();
     await bus.close();
     await store.close();
   });

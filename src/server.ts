@@ -1,6 +1,7 @@
 import type { Config } from './config/config.js';
 import { buildApp, type App, type AppOptions } from './app.js';
 import type { TeamCredentials } from './domain/teams.js';
+import type { Services } from './services.js';
 
 export interface RunningServer extends App {
   /** The address actually bound (port 0 picks a free one). */
@@ -9,32 +10,43 @@ export interface RunningServer extends App {
   stop(): Promise<void>;
 }
 
+export interface StartOptions extends AppOptions {
+  /** Where the first-start banner goes; stdout by default. */
+  print?: (text: string) => void;
+}
+
 /**
  * Builds the app, makes sure a team exists, and listens. On a first start with no team at
  * all, creates one and prints its credentials with a ready-to-paste curl.
  */
-export async function startServer(config: Config, options: AppOptions & { print?: (text: string) => void } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const app = await buildApp(config, options);
   const { server, services } = app;
-  const print = options.print ?? ((text: string) => process.stdout.write(text));
+  const print = options.print ?? ((text: string) => void process.stdout.write(text));
 
-  if (config.bootstrapTeam !== undefined) {
-    const { created } = await services.teams.ensure({ id: config.bootstrapTeam.teamId, developerKey: config.bootstrapTeam.developerKey, name: 'Default team' });
-    services.logger.info({ teamId: config.bootstrapTeam.teamId, created }, 'team from ROOMLINE_TEAM_ID is ready');
-  }
+  let stopping: Promise<void> | undefined;
+  // While draining, every answer closes its connection: a keep-alive client would otherwise
+  // hold the shutdown open until its idle timeout.
+  server.addHook('onSend', async function closeConnectionWhileStopping(_request, reply, payload) {
+    if (stopping !== undefined) reply.header('connection', 'close');
+    return payload;
+  });
+
   let firstTeam: TeamCredentials | undefined;
-  if ((await services.teams.list()).length === 0) {
-    firstTeam = await services.teams.create({ name: 'My team' });
+  let url: string;
+  try {
+    firstTeam = await ensureTeam(config, services);
+    await server.listen({ port: config.port, host: config.host });
+    url = boundUrl(app, config);
+    // With PORT=0 and no ROOMLINE_PUBLIC_URL, links can only name the port once it is bound.
+    if (config.publicUrl.endsWith(':0')) config.publicUrl = url;
+  } catch (error) {
+    await server.close();
+    throw error;
   }
-
-  await server.listen({ port: config.port, host: config.host });
-  const address = server.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   services.logger.info({ url }, 'roomline is listening');
   if (firstTeam !== undefined) print(firstStartBanner(firstTeam, url));
 
-  let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= closeGracefully(app, config.shutdownGraceSeconds);
     return stopping;
@@ -42,6 +54,34 @@ export async function startServer(config: Config, options: AppOptions & { print?
   return { ...app, url, stop };
 }
 
+/**
+ * The ROOMLINE_TEAM_ID / ROOMLINE_DEVELOPER_KEY team exists with that key (idempotent, and a
+ * changed key replaces the old one); otherwise, with no team at all, the first one is
+ * created and returned so its credentials can be shown once.
+ */
+async function ensureTeam(config: Config, services: Services): Promise<TeamCredentials | undefined> {
+  const bootstrap = config.bootstrapTeam;
+  if (bootstrap !== undefined) {
+    const { created } = await services.teams.ensure({ id: bootstrap.teamId, developerKey: bootstrap.developerKey, name: 'Default team' });
+    services.logger.info({ teamId: bootstrap.teamId, created }, 'team from ROOMLINE_TEAM_ID is ready');
+    return undefined;
+  }
+  if ((await services.teams.list()).length > 0) return undefined;
+  return services.teams.create({ name: 'My team' });
+}
+
+/** The URL a local client reaches the server at: a wildcard bind is reached on loopback. */
+function boundUrl(app: App, config: Config): string {
+  const address = app.server.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Fastify's close: no new connections, preClose hooks end the event streams, in-flight
+ * requests finish, then onClose hooks close the bus and the store.
+ */
 async function closeGracefully(app: App, graceSeconds: number): Promise<void> {
   const { server } = app;
   // Requests still running after the grace period are cut, so a stuck client cannot hold the process.

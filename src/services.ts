@@ -4,6 +4,7 @@ import type { RoomFeed } from './domain/room-feed.js';
 import type { RoomService } from './domain/rooms.js';
 import type { RosterService } from './domain/roster.js';
 import type { TeamService } from './domain/teams.js';
+import type { WebhookService } from './webhooks/webhook-service.js';
 
 /**
  * What the routes are given: the backends and the domain services built on them.
@@ -16,4 +17,5 @@ export interface Services extends CoreDeps {
   roster: RosterService;
   /** Per-room event fan-out to streams and panels, with a resume buffer. */
   feed: RoomFeed;
+  webhooks: WebhookService;
 }

@@ -73,6 +73,7 @@ export function errorResponses(...statuses: number[]): Record<number, typeof Err
 function bodyFor(error: ApiError): ErrorBody {
   const body: ErrorBody = { message: error.message };
   if (error.code === 'not_found') body.error = 'not-found';
+  if (error.code === 'not_supported') body.error = 'not-supported';
   if (error.fieldErrors !== undefined) body.errors = error.fieldErrors;
   return body;
 }
@@ -95,7 +96,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 /** Turns anything thrown into a catalogue error; unknown errors become a generic 500. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
-  const fastifyError = error as Partial<FastifyError> & { type?: string };
+  const fastifyError = (error ?? {}) as Partial<FastifyError> & { type?: string };
   if (fastifyError.validation !== undefined) return validationFromAjv(fastifyError);
   const mapped = fastifyError.code !== undefined ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped !== undefined) return new ApiError(mapped);

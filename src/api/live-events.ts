@@ -1,4 +1,141 @@
+import type { ServerResponse } from 'node:http';
+import { Type } from 'typebox';
+import type { RoomEvent } from '../bus/events.js';
+import type { RosterSnapshot } from '../domain/live-rooms.js';
+import type { RoomWatcher } from '../domain/room-feed.js';
+import { eventMessage, snapshotMessage, type StreamMessage } from '../domain/stream-messages.js';
+import { errorResponses, notFound } from './errors.js';
+import { RoomParams } from './phone-participants.js';
 import type { Api, RouteOptions } from './types.js';
 
-// Placeholder: routes arrive with their capability.
-export async function liveEventsRoutes(_app: Api, _options: RouteOptions): Promise<void> {}
+/** A consumer this far behind is cut off rather than buffered for: a slow reader never slows the API. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+const StreamQuery = Type.Object(
+  { last_event_id: Type.Optional(Type.String({ maxLength: 20, description: 'Resume after this event (the `Last-Event-ID` header wins).' })) },
+  { additionalProperties: false },
+);
+
+const DESCRIPTION = [
+  '**roomline extension** (not part of Digital Samba): the room\'s events as Server-Sent Events.',
+  'First a `snapshot` event, `{"room_id","session_id","participants":[…]}` (entries shaped as in `/live/participants`);',
+  'then `participant_joined`, `participant_left`, `participant_updated` (mute, hand or details: the whole participant and `changed`),',
+  '`session_started`, `session_ended` and the room\'s other events, each with `id:` = the room\'s event number.',
+  'Reconnect with `Last-Event-ID` (or `?last_event_id=`) to resume without gaps; when the events since are no longer',
+  'buffered, the stream starts over with a fresh snapshot. A `: heartbeat` comment keeps idle connections open.',
+  'When the room is deleted, `room_deleted` is sent and the stream ends.',
+].join(' ');
+
+/** GET /rooms/{room}/live/events: a room's roster and events as they happen. */
+export async function liveEventsRoutes(app: Api, { services }: RouteOptions): Promise<void> {
+  const open = new Set<EventStream>();
+
+  // Open streams would hold a graceful shutdown for its whole grace period: end them first.
+  app.addHook('preClose', async function endEventStreams() {
+    for (const stream of open) stream.end();
+  });
+  app.addHook('onClose', async function closeRoomFeed() {
+    services.feed.close();
+  });
+
+  app.get(
+    '/rooms/:room/live/events',
+    {
+      schema: {
+        summary: 'Stream room events (roomline extension).',
+        description: DESCRIPTION,
+        tags: ['Live'],
+        params: RoomParams,
+        querystring: StreamQuery,
+        response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses(401, 404, 422) },
+      },
+    },
+    async function streamRoomEvents(request, reply) {
+      const room = await services.roster.findRoom(request.team.id, request.params.room);
+      if (room === undefined) throw notFound();
+      const lastEventId = parseEventId(request.headers['last-event-id'] ?? request.query.last_event_id);
+
+      reply.hijack();
+      const stream = new EventStream(reply.raw, services.config.streamHeartbeatMs, () => open.delete(stream));
+      open.add(stream);
+      try {
+        stream.whenClosed(await services.feed.watch(room.id, stream, lastEventId));
+      } catch (error) {
+        request.log.error({ err: error, reqId: request.id }, 'room stream failed to start');
+        stream.end();
+      }
+    },
+  );
+}
+
+function parseEventId(value: string | string[] | undefined): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  return text !== undefined && /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : undefined;
+}
+
+/** One client's event stream: SSE framing, heartbeats, and the cut-off for a consumer that stopped reading. */
+class EventStream implements RoomWatcher {
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly onClose: Array<() => void> = [];
+  private closed = false;
+
+  constructor(
+    private readonly response: ServerResponse,
+    heartbeatMs: number,
+    forget: () => void,
+  ) {
+    response.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // Proxies (nginx) would otherwise hold events back in their buffers.
+      'x-accel-buffering': 'no',
+    });
+    response.flushHeaders();
+    this.heartbeat = setInterval(() => this.write(': heartbeat\n\n'), heartbeatMs);
+    this.onClose.push(forget);
+    response.on('close', () => this.close());
+  }
+
+  snapshot(snapshot: RosterSnapshot): void {
+    this.send(snapshotMessage(snapshot));
+  }
+
+  event(event: RoomEvent): void {
+    this.send(eventMessage(event));
+  }
+
+  /** Ends the stream cleanly (room deleted, server shutting down). */
+  end(): void {
+    if (this.closed) return;
+    this.response.end();
+    this.close();
+  }
+
+  /** Runs `callback` when the stream closes, at once if it already has. */
+  whenClosed(callback: () => void): void {
+    if (this.closed) callback();
+    else this.onClose.push(callback);
+  }
+
+  private send(message: StreamMessage): void {
+    const id = message.id === undefined ? '' : `id: ${message.id}\n`;
+    this.write(`${id}event: ${message.event}\ndata: ${JSON.stringify(message.data)}\n\n`);
+  }
+
+  private write(text: string): void {
+    if (this.closed) return;
+    this.response.write(text);
+    if (this.response.writableLength > MAX_BUFFERED_BYTES) {
+      this.response.destroy();
+      this.close();
+    }
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    for (const callback of this.onClose.splice(0)) callback();
+  }
+}

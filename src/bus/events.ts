@@ -18,7 +18,16 @@ export const EVENT_NAMES = [
   'role_deleted',
 ] as const;
 
-export type EventName = (typeof EVENT_NAMES)[number];
+/** The events a webhook can subscribe to (GET /api/v1/events). */
+export type WebhookEventName = (typeof EVENT_NAMES)[number];
+
+/**
+ * Events with no DS webhook: a live participant's details (name, number, external id)
+ * changed. Streams and panels show it as `participant_updated`; no webhook receives it.
+ */
+export const STREAM_ONLY_EVENT_NAMES = ['participant_details_changed'] as const;
+
+export type EventName = WebhookEventName | (typeof STREAM_ONLY_EVENT_NAMES)[number];
 
 /** An event as a change produces it, before it is committed and numbered. */
 export interface PendingEvent {

@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config, type Environment } from '../config/config.js';
 import { createLogger } from '../logger.js';
-import { startServer } from '../server.js';
+import type { RunningServer } from '../server.js';
 import { createStore } from '../store/store.js';
-import { createTeamService } from '../domain/teams.js';
-import { systemClock } from '../domain/clock.js';
+import { createTeamService, type TeamService } from '../domain/teams.js';
+import { isoTime, systemClock } from '../domain/clock.js';
 
 /** `roomline serve | team create | team list | team rotate-key`. */
 function buildCli(): Command {
@@ -21,19 +21,9 @@ function buildCli(): Command {
     .addOption(new Option('--public-url <url>', 'base of room_url and token links (ROOMLINE_PUBLIC_URL)'))
     .action(async function serve(flags: { port?: string; host?: string; dataDir?: string; publicUrl?: string }) {
       const config = configFrom({ PORT: flags.port, HOST: flags.host, ROOMLINE_DATA_DIR: flags.dataDir, ROOMLINE_PUBLIC_URL: flags.publicUrl });
-      const running = await startServer(config);
-      const shutdown = (signal: string) => {
-        running.services.logger.info({ signal }, 'shutting down');
-        running.stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            running.services.logger.error({ err: error }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
+      // Loaded here, not at the top: team commands start in a fraction of the time without the HTTP stack.
+      const { startServer } = await import('../server.js');
+      stopOnSignals(await startServer(config));
     });
 
   const team = program.command('team').description('manage teams (each has its own rooms, roles and developer key)');
@@ -61,7 +51,7 @@ function buildCli(): Command {
       await withTeams(async (teams) => {
         const all = await teams.list();
         if (flags.json) {
-          console.log(JSON.stringify(all.map((t) => ({ team_id: t.id, name: t.name, created_at: new Date(t.createdAt).toISOString() }))));
+          console.log(JSON.stringify(all.map((t) => ({ team_id: t.id, name: t.name, created_at: isoTime(t.createdAt) }))));
         } else if (all.length === 0) {
           console.log('no teams yet: `roomline team create --name NAME`');
         } else {
@@ -77,7 +67,7 @@ function buildCli(): Command {
     .option('--json', 'print {"team_id","developer_key","name"}')
     .action(async function rotateKey(teamId: string, flags: { json?: boolean }) {
       await withTeams(async (teams) => {
-        const rotated = await teams.rotateKey(teamId);
+        const rotated = await teams.rotateKey(teamId.toLowerCase());
         if (rotated === undefined) fail(`no team with id ${teamId}`);
         if (flags.json) console.log(JSON.stringify(rotated));
         else console.log(`team id:        ${rotated.team_id}\ndeveloper key:  ${rotated.developer_key}`);
@@ -85,6 +75,35 @@ function buildCli(): Command {
     });
 
   return program;
+}
+
+/**
+ * SIGTERM or SIGINT drains the server (in-flight requests finish, the store closes) and exits
+ * 0. A second signal while draining exits at once, for a human pressing Ctrl-C twice.
+ */
+function stopOnSignals(running: RunningServer): void {
+  const { logger } = running.services;
+  let draining = false;
+  function onSignal(signal: NodeJS.Signals): void {
+    if (draining) {
+      logger.warn({ signal }, 'second signal: exiting without waiting for in-flight requests');
+      process.exit(1);
+    }
+    draining = true;
+    logger.info({ signal }, 'shutting down');
+    running.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  }
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }
 
 function configFrom(flags: Environment): Config {
@@ -96,7 +115,7 @@ function configFrom(flags: Environment): Config {
   }
 }
 
-async function withTeams(work: (teams: ReturnType<typeof createTeamService>) => Promise<void>): Promise<void> {
+async function withTeams(work: (teams: TeamService) => Promise<void>): Promise<void> {
   const config = configFrom({});
   // Team commands write to the same store as the server; their log goes to stderr so --json stays clean.
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /**
@@ -25,6 +26,16 @@ export interface Config {
   shutdownGraceSeconds: number;
   /** Interval of the comment heartbeat on event streams, in milliseconds. */
   streamHeartbeatMs: number;
+  /** Webhook delivery timing. */
+  webhooks: {
+    /** One attempt's limit; a slower receiver counts as failed. */
+    timeoutMs: number;
+    /** First retry delay; each retry doubles it (with jitter) up to retryMaxMs. */
+    retryBaseMs: number;
+    retryMaxMs: number;
+    /** How long a delivery is retried before it is marked failed and the next one proceeds. */
+    giveUpAfterMs: number;
+  };
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -51,7 +62,7 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
   };
 
   const port = parseInteger('PORT', read('PORT') ?? '3000', 0, 65535);
-  const host = read('HOST') ?? '127.0.0.1';
+  const host = parseHost(read('HOST') ?? '127.0.0.1');
   const dataDir = path.resolve(read('ROOMLINE_DATA_DIR') ?? './data');
 
   const databaseUrl = read('DATABASE_URL');
@@ -103,6 +114,12 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     bodyLimit: parseInteger('ROOMLINE_BODY_LIMIT', read('ROOMLINE_BODY_LIMIT') ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
     shutdownGraceSeconds: parseInteger('ROOMLINE_SHUTDOWN_GRACE_SECONDS', read('ROOMLINE_SHUTDOWN_GRACE_SECONDS') ?? '10', 0, 600),
     streamHeartbeatMs: parseInteger('ROOMLINE_STREAM_HEARTBEAT_MS', read('ROOMLINE_STREAM_HEARTBEAT_MS') ?? '15000', 100, 3_600_000),
+    webhooks: {
+      timeoutMs: parseInteger('ROOMLINE_WEBHOOK_TIMEOUT_MS', read('ROOMLINE_WEBHOOK_TIMEOUT_MS') ?? '10000', 50, 120_000),
+      retryBaseMs: parseInteger('ROOMLINE_WEBHOOK_RETRY_BASE_MS', read('ROOMLINE_WEBHOOK_RETRY_BASE_MS') ?? '1000', 10, 3_600_000),
+      retryMaxMs: parseInteger('ROOMLINE_WEBHOOK_RETRY_MAX_MS', read('ROOMLINE_WEBHOOK_RETRY_MAX_MS') ?? '3600000', 10, 86_400_000),
+      giveUpAfterMs: parseInteger('ROOMLINE_WEBHOOK_GIVE_UP_MS', read('ROOMLINE_WEBHOOK_GIVE_UP_MS') ?? '86400000', 100, 30 * 86_400_000),
+    },
   };
 }
 
@@ -113,6 +130,12 @@ function parseInteger(variable: string, raw: string, min: number, max: number): 
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(variable, `must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+/** An address or a host name to bind: a URL or a host:port here would only fail later, at listen. */
+function parseHost(raw: string): string {
+  if (isIP(raw) !== 0 || /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(raw)) return raw;
+  throw new ConfigError('HOST', `must be an IP address or a host name (no scheme or port), got "${raw}"`);
 }
 
 function parsePublicUrl(raw: string): string {

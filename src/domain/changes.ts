@@ -16,9 +16,10 @@ export interface Change {
 
 /**
  * Runs before COMMIT with the change's numbered events, inside its transaction: the place
- * where an outbox row is written with the state change that caused it.
+ * where an outbox row is written with the state change that caused it. It may return a
+ * callback to run once the change has committed (to wake whoever sends those rows).
  */
-export type CommitHook = (trx: Transaction<Database>, events: readonly RoomEvent[]) => Promise<void>;
+export type CommitHook = (trx: Transaction<Database>, events: readonly RoomEvent[]) => Promise<void | (() => void)>;
 
 export interface ChangeRunner {
   /** Runs `work` as one atomic change; its events are numbered, committed with it, then published. */
@@ -32,15 +33,21 @@ export function createChangeRunner(deps: { store: Store; bus: Bus; clock: Clock 
 
   async function run<T>(work: (change: Change) => Promise<T>): Promise<T> {
     let committed: RoomEvent[] = [];
+    let afterCommit: (() => void)[] = [];
     const result = await deps.store.transaction(async function runChange(trx) {
       const now = deps.clock.now();
       const pending: PendingEvent[] = [];
       const value = await work({ trx, now, emit: (event) => pending.push(event) });
       committed = await numberEvents(trx, pending, now);
-      for (const hook of hooks) await hook(trx, committed);
+      afterCommit = [];
+      for (const hook of hooks) {
+        const then = await hook(trx, committed);
+        if (then !== undefined) afterCommit.push(then);
+      }
       return value;
     });
     if (committed.length > 0) await deps.bus.publish(committed);
+    for (const then of afterCommit) then();
     return result;
   }
 

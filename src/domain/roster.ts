@@ -1,9 +1,188 @@
+import { findRoom, type RoomRow } from '../store/repos/rooms.js';
+import {
+  insertTombstones,
+  liveParticipantsByCallIds,
+  livePhoneParticipants,
+  setPhoneConnected,
+  tombstonedCallIds,
+  type ParticipantRow,
+} from '../store/repos/roster.js';
+import type { Change } from './changes.js';
 import type { CoreDeps } from './deps.js';
+import { liveRoomCount, liveRoomCounts, liveRoomParticipants, liveRoomsParticipants, type LiveRoomList, type LiveRoomsQuery } from './live-rooms.js';
+import type { LiveParticipant, LiveRoom } from './participant-view.js';
+import { changeParticipants, joinParticipants, leaveParticipants, lockRosterRoom, type Newcomer, type ParticipantChange } from './roster-changes.js';
 
-// Placeholder: filled in with its capability.
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface RosterService {}
+/** A phone call as the bridge reports it (an item of `phone-participants/joined`). */
+export interface PhoneCall {
+  call_id: string;
+  name?: string | null;
+  caller_number?: string | null;
+  external_id?: string | null;
+  muted?: boolean | null;
+}
 
-export function createRosterService(_deps: CoreDeps): RosterService {
-  return {};
+/** What a moderator or the bridge may change on a live call. */
+export type CallChange = Pick<ParticipantChange, 'muted' | 'hand_raised'>;
+
+export type ConnectResult = 'connected' | 'room_not_found' | 'telephony_disabled';
+
+/**
+ * The live roster of rooms, with the telephony bridge's entry points on top of the generic
+ * join / change / leave of roster-changes.ts. Every method names the room by id or
+ * friendly_url within the caller's team; `false` / undefined means no such room (or call).
+ */
+export interface RosterService {
+  /** Calls joined: new calls join, live ones are updated, calls that already left stay gone. Atomic. */
+  phoneCallsJoined(teamId: string, roomRef: string, calls: readonly PhoneCall[]): Promise<boolean>;
+  /** Calls left: live ones leave; every id is tombstoned, so a reordered `joined` cannot bring it back. */
+  phoneCallsLeft(teamId: string, roomRef: string, callIds: readonly string[]): Promise<boolean>;
+  /** The bridge's complete list of live calls: joins and updates as `joined`, and every other live call leaves. */
+  reconcilePhoneCalls(teamId: string, roomRef: string, calls: readonly PhoneCall[]): Promise<boolean>;
+  /** Mutes, unmutes, raises or lowers the hand of a live call; false when the call is not live in the room. */
+  changePhoneCall(teamId: string, roomRef: string, callId: string, change: CallChange): Promise<boolean>;
+  connectPhoneBridge(teamId: string, roomRef: string): Promise<ConnectResult>;
+  /** Marks the bridge disconnected; every live phone participant leaves, as one batch. */
+  disconnectPhoneBridge(teamId: string, roomRef: string): Promise<boolean>;
+
+  findRoom(teamId: string, roomRef: string): Promise<RoomRow | undefined>;
+  liveRoom(teamId: string, roomRef: string): Promise<LiveRoom<number> | undefined>;
+  liveRoomParticipants(teamId: string, roomRef: string): Promise<LiveRoom<LiveParticipant[]> | undefined>;
+  /** The team's live rooms; undefined when `after` names no room of the team. */
+  liveRooms(teamId: string, query: LiveRoomsQuery): Promise<LiveRoomList<number> | undefined>;
+  liveRoomsParticipants(teamId: string, query: LiveRoomsQuery): Promise<LiveRoomList<LiveParticipant[]> | undefined>;
+}
+
+export function createRosterService(deps: CoreDeps): RosterService {
+  const { store, changes, clock } = deps;
+
+  /** Runs `work` as one change on the team's room, holding the room's lock; undefined when there is no such room. */
+  function inRoom<T>(teamId: string, roomRef: string, work: (change: Change, room: RoomRow) => Promise<T>): Promise<T | undefined> {
+    return changes.run(async function rosterChange(change) {
+      const room = await findRoom(change.trx, teamId, roomRef);
+      if (room === undefined || !(await lockRosterRoom(change, room.id))) return undefined;
+      return work(change, room);
+    });
+  }
+
+  /** inRoom for work that answers nothing: true when the room was there. */
+  async function changeRoom(teamId: string, roomRef: string, work: (change: Change, room: RoomRow) => Promise<void>): Promise<boolean> {
+    const done = await inRoom(teamId, roomRef, async function changeRoster(change, room) {
+      await work(change, room);
+      return true;
+    });
+    return done === true;
+  }
+
+  return {
+    phoneCallsJoined: (teamId, roomRef, calls) => changeRoom(teamId, roomRef, (change, room) => applyCalls(change, room, calls)),
+
+    phoneCallsLeft: (teamId, roomRef, callIds) =>
+      changeRoom(teamId, roomRef, async function leaveCalls(change, room) {
+        const distinct = [...new Set(callIds)];
+        const live = await liveParticipantsByCallIds(change.trx, room.id, distinct);
+        await leaveParticipants(change, room, live, 'left');
+        // Unknown calls are tombstoned too: a `left` that overtook its `joined` still wins.
+        const known = new Set(live.map((participant) => participant.call_id));
+        await insertTombstones(change.trx, room.team_id, room.id, distinct.filter((callId) => !known.has(callId)), change.now);
+      }),
+
+    reconcilePhoneCalls: (teamId, roomRef, calls) =>
+      changeRoom(teamId, roomRef, async function reconcile(change, room) {
+        // Joins first, so a room whose every call is replaced keeps its session.
+        await applyCalls(change, room, calls);
+        const listed = new Set(calls.map((call) => call.call_id));
+        const unlisted = (await livePhoneParticipants(change.trx, room.id)).filter((participant) => !listed.has(participant.call_id ?? ''));
+        await leaveParticipants(change, room, unlisted, 'reconciled');
+      }),
+
+    async changePhoneCall(teamId, roomRef, callId, callChange) {
+      const changed = await inRoom(teamId, roomRef, async function changeCall(change, room) {
+        const [participant] = await liveParticipantsByCallIds(change.trx, room.id, [callId]);
+        if (participant === undefined) return false;
+        await changeParticipants(change, [{ participant, changes: callChange }]);
+        return true;
+      });
+      return changed === true;
+    },
+
+    async connectPhoneBridge(teamId, roomRef) {
+      const result = await inRoom(teamId, roomRef, async function connect(change, room): Promise<ConnectResult> {
+        if (room.telephony_enabled !== 1) return 'telephony_disabled';
+        await setPhoneConnected(change.trx, room.id, true);
+        return 'connected';
+      });
+      return result ?? 'room_not_found';
+    },
+
+    disconnectPhoneBridge: (teamId, roomRef) =>
+      changeRoom(teamId, roomRef, async function disconnect(change, room) {
+        await setPhoneConnected(change.trx, room.id, false);
+        await leaveParticipants(change, room, await livePhoneParticipants(change.trx, room.id), 'bridge_disconnected');
+      }),
+
+    findRoom: (teamId, roomRef) => findRoom(store.db, teamId, roomRef),
+
+    async liveRoom(teamId, roomRef) {
+      const room = await findRoom(store.db, teamId, roomRef);
+      return room === undefined ? undefined : liveRoomCount(store.db, room, clock.now());
+    },
+
+    async liveRoomParticipants(teamId, roomRef) {
+      const room = await findRoom(store.db, teamId, roomRef);
+      return room === undefined ? undefined : liveRoomParticipants(store.db, room, clock.now());
+    },
+
+    liveRooms: (teamId, query) => liveRoomCounts(store.db, teamId, query, clock.now()),
+    liveRoomsParticipants: (teamId, query) => liveRoomsParticipants(store.db, teamId, query, clock.now()),
+  };
+}
+
+/**
+ * Applies a batch of reported calls: within the batch the last report of a call wins; a live
+ * call is updated (only the fields reported), a new one joins, and one that already left
+ * this room is skipped.
+ */
+async function applyCalls(change: Change, room: RoomRow, calls: readonly PhoneCall[]): Promise<void> {
+  const latest = new Map<string, PhoneCall>();
+  for (const call of calls) latest.set(call.call_id, call);
+  const callIds = [...latest.keys()];
+  const live = new Map((await liveParticipantsByCallIds(change.trx, room.id, callIds)).map((participant) => [participant.call_id, participant]));
+  const departed = await tombstonedCallIds(change.trx, room.id, callIds.filter((callId) => !live.has(callId)));
+
+  const updates: Array<{ participant: ParticipantRow; changes: ParticipantChange }> = [];
+  const newcomers: Newcomer[] = [];
+  for (const [callId, call] of latest) {
+    const participant = live.get(callId);
+    if (participant !== undefined) updates.push({ participant, changes: reportedChanges(call) });
+    else if (!departed.has(callId)) newcomers.push(newcomerOf(call));
+  }
+  await changeParticipants(change, updates);
+  await joinParticipants(change, room, newcomers);
+}
+
+/** Empty text counts as absent, as it does for a DS (Laravel) client. */
+function givenText(value: string | null | undefined): string | null | undefined {
+  return value === '' ? null : value;
+}
+
+function reportedChanges(call: PhoneCall): ParticipantChange {
+  return {
+    name: givenText(call.name),
+    caller_number: givenText(call.caller_number),
+    external_id: givenText(call.external_id),
+    muted: call.muted ?? undefined,
+  };
+}
+
+function newcomerOf(call: PhoneCall): Newcomer {
+  return {
+    type: 'phone',
+    name: givenText(call.name) ?? null,
+    external_id: givenText(call.external_id) ?? null,
+    call_id: call.call_id,
+    caller_number: givenText(call.caller_number) ?? null,
+    device: 'phone',
+    muted: call.muted === true,
+  };
 }

@@ -1,6 +1,8 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './schema.js';
 import * as initial from './migrations/001_initial.js';
+import * as liveSessions from './migrations/003_live_sessions.js';
+import * as webhooks from './migrations/004_webhooks.js';
 
 /**
  * The migrations, in order. Listed here rather than read from a folder so the compiled
@@ -8,6 +10,8 @@ import * as initial from './migrations/001_initial.js';
  */
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
+  '003_live_sessions': liveSessions,
+  '004_webhooks': webhooks,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

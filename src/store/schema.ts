@@ -13,6 +13,8 @@ export interface Database {
   participants: ParticipantTable;
   participant_activity: ParticipantActivityTable;
   call_tombstones: CallTombstoneTable;
+  webhooks: WebhookTable;
+  webhook_deliveries: WebhookDeliveryTable;
 }
 
 /** 0 or 1: how both dialects store a boolean. */
@@ -127,4 +129,44 @@ export interface CallTombstoneTable {
   room_id: string;
   call_id: string;
   left_at: number;
+}
+
+export interface WebhookTable {
+  id: string;
+  team_id: string;
+  name: string | null;
+  endpoint: string;
+  authorization_header: string | null;
+  /** JSON array of event names. */
+  events: string;
+  /** The sequence number of the webhook's last enqueued delivery (X-Roomline-Sequence). */
+  last_sequence: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookDeliveryTable {
+  id: string;
+  webhook_id: string;
+  team_id: string;
+  /** The event's id: the same on every attempt (X-Roomline-Event-Id). */
+  event_id: string;
+  event: string;
+  sequence: number;
+  /** The exact JSON body sent on every attempt. */
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: number;
+  /** A sender's lease on this row; null or past means free. */
+  claimed_until: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  last_attempt_at: number | null;
+  delivered_at: number | null;
+  created_at: number;
+  /** When the delivery entered its queue: its event's time, or the time of a manual retry. Giving up counts from here. */
+  queued_at: number;
 }

@@ -41,4 +41,29 @@ describe('authentication', () => {
       expect(response.body).toEqual({ message: 'Unauthenticated.' });
     }
   });
+
+  it('guards every room, role and default-settings route', async () => {
+    const routes = [
+      ['GET', '/api/v1'],
+      ['PATCH', '/api/v1'],
+      ['GET', '/api/v1/rooms'],
+      ['POST', '/api/v1/rooms'],
+      ['DELETE', '/api/v1/rooms'],
+      ['GET', '/api/v1/rooms/some-room'],
+      ['PATCH', '/api/v1/rooms/some-room'],
+      ['DELETE', '/api/v1/rooms/some-room'],
+      ['GET', '/api/v1/roles'],
+      ['POST', '/api/v1/roles'],
+      ['GET', '/api/v1/roles/moderator'],
+      ['PATCH', '/api/v1/roles/moderator'],
+      ['DELETE', '/api/v1/roles/moderator'],
+      ['GET', '/api/v1/permissions'],
+    ] as const;
+    for (const [method, path] of routes) {
+      const response = await t.client().request(method, path, { body: method === 'GET' ? undefined : {} });
+      expect(response.status, `${method} ${path}`).toBe(401);
+      expect(response.body).toEqual({ message: 'Unauthenticated.' });
+    }
+    expect((await t.api.get('/api/v1/roles/moderator')).status).toBe(200);
+  });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadConfig, type Environment } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import type { Clock } from '../../src/domain/clock.js';
+import type { DispatcherOptions } from '../../src/webhooks/dispatcher.js';
 import type { TeamCredentials } from '../../src/domain/teams.js';
 
 export interface TestServer {
@@ -100,10 +101,12 @@ export function createClient(baseUrl: string, auth: Auth): ApiClient {
 }
 
 /** Starts the real server on port 0 with its own data folder and two teams. */
-export async function startTestServer(options: { env?: Environment; clock?: Clock } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { env?: Environment; clock?: Clock; webhookDispatch?: Partial<DispatcherOptions> } = {},
+): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomline-test-'));
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ROOMLINE_DATA_DIR: dataDir, ...options.env });
-  const running = await startServer(config, { clock: options.clock, print: () => {} });
+  const running = await startServer(config, { clock: options.clock, webhookDispatch: options.webhookDispatch, print: () => {} });
   const teamA = await running.services.teams.create({ name: 'Team A' });
   const teamB = await running.services.teams.create({ name: 'Team B' });
   const url = running.url;

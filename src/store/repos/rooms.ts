@@ -1,9 +1,12 @@
+import { sql, type SelectQueryBuilder } from 'kysely';
 import type { Executor } from '../store.js';
 import type { RoomTable } from '../schema.js';
 
 export type RoomRow = RoomTable;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** What a friendly_url can look like (and a little more, for rooms made before the rule). */
+const FRIENDLY_URL = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * The team's room named by `ref`: its UUID or its friendly_url. Another team's room is
@@ -15,5 +18,163 @@ export async function findRoom(db: Executor, teamId: string, ref: string): Promi
     const byId = await query.where('id', '=', ref.toLowerCase()).executeTakeFirst();
     if (byId !== undefined) return byId;
   }
+  // A ref that can be neither names nothing; it never reaches the database (PostgreSQL refuses NUL bytes).
+  if (!FRIENDLY_URL.test(ref)) return undefined;
   return query.where('friendly_url', '=', ref).executeTakeFirst();
+}
+
+/** Where a list page starts and how long it is. */
+export interface PageWindow {
+  limit: number;
+  offset: number;
+  order: 'asc' | 'desc';
+}
+
+/** The position of the record a page starts after (`after`): its creation time and its key. */
+export interface PageCursor {
+  createdAt: number;
+  key: string;
+}
+
+/**
+ * Orders a list by creation time, then by `keyColumn` (unique in the list, so the order is
+ * total), and cuts one page of it, starting after `cursor` when given. Shared by every list.
+ */
+export function pageByCreation<DB, TB extends keyof DB, O>(
+  query: SelectQueryBuilder<DB, TB, O>,
+  window: PageWindow,
+  keyColumn: string,
+  cursor: PageCursor | undefined,
+): SelectQueryBuilder<DB, TB, O> {
+  const created = sql.ref('created_at');
+  const key = sql.ref(keyColumn);
+  const beyond = window.order === 'asc' ? sql.raw('>') : sql.raw('<');
+  const paged =
+    cursor === undefined
+      ? query
+      : query.where(sql<boolean>`(${created} ${beyond} ${cursor.createdAt} or (${created} = ${cursor.createdAt} and ${key} ${beyond} ${cursor.key}))`);
+  return paged.orderBy(created, window.order).orderBy(key, window.order).limit(window.limit).offset(window.offset);
+}
+
+/** The team's rooms carrying any of `tags` (all rooms when `tags` is empty). */
+function teamRooms(db: Executor, teamId: string, tags: readonly string[]) {
+  let query = db.selectFrom('rooms').where('team_id', '=', teamId);
+  if (tags.length > 0) {
+    query = query.where('id', 'in', db.selectFrom('room_tags').select('room_id').where('tag', 'in', [...tags]));
+  }
+  return query;
+}
+
+export async function listRooms(
+  db: Executor,
+  teamId: string,
+  filter: { tags: readonly string[]; window: PageWindow; after: RoomRow | undefined },
+): Promise<{ total: number; rows: RoomRow[] }> {
+  const counted = await teamRooms(db, teamId, filter.tags)
+    .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    .executeTakeFirstOrThrow();
+  const cursor = filter.after === undefined ? undefined : { createdAt: filter.after.created_at, key: filter.after.id };
+  const rows = await pageByCreation(teamRooms(db, teamId, filter.tags).selectAll(), filter.window, 'id', cursor).execute();
+  return { total: Number(counted.count), rows };
+}
+
+export async function listRoomsWithTags(db: Executor, teamId: string, tags: readonly string[]): Promise<RoomRow[]> {
+  return teamRooms(db, teamId, tags).selectAll().execute();
+}
+
+export async function friendlyUrlTaken(db: Executor, teamId: string, friendlyUrl: string, exceptRoomId?: string): Promise<boolean> {
+  let query = db.selectFrom('rooms').select('id').where('team_id', '=', teamId).where('friendly_url', '=', friendlyUrl);
+  if (exceptRoomId !== undefined) query = query.where('id', '!=', exceptRoomId);
+  return (await query.executeTakeFirst()) !== undefined;
+}
+
+export async function insertRoom(db: Executor, row: RoomRow): Promise<void> {
+  await db.insertInto('rooms').values(row).execute();
+}
+
+/** Writes a room's own columns; the event counter is left alone (only event numbering moves it). */
+export async function updateRoom(db: Executor, row: Omit<RoomRow, 'event_seq' | 'phone_connected'>): Promise<void> {
+  await db.updateTable('rooms').set(row).where('id', '=', row.id).execute();
+}
+
+export async function deleteRoom(db: Executor, roomId: string): Promise<void> {
+  await db.deleteFrom('room_roles').where('room_id', '=', roomId).execute();
+  await db.deleteFrom('room_tags').where('room_id', '=', roomId).execute();
+  await db.deleteFrom('rooms').where('id', '=', roomId).execute();
+}
+
+/** The role ids of each room, in the order its participants panel shows them. */
+export async function roomRoleIds(db: Executor, roomIds: readonly string[]): Promise<Map<string, string[]>> {
+  const byRoom = new Map<string, string[]>(roomIds.map((id) => [id, []]));
+  if (roomIds.length === 0) return byRoom;
+  const rows = await db.selectFrom('room_roles').selectAll().where('room_id', 'in', [...roomIds]).orderBy('room_id').orderBy('position').execute();
+  for (const row of rows) byRoom.get(row.room_id)?.push(row.role_id);
+  return byRoom;
+}
+
+export async function replaceRoomRoles(db: Executor, roomId: string, roleIds: readonly string[]): Promise<void> {
+  await db.deleteFrom('room_roles').where('room_id', '=', roomId).execute();
+  if (roleIds.length === 0) return;
+  await db
+    .insertInto('room_roles')
+    .values(roleIds.map((roleId, position) => ({ room_id: roomId, role_id: roleId, position })))
+    .execute();
+}
+
+/** The tags of each room, sorted. */
+export async function roomTags(db: Executor, roomIds: readonly string[]): Promise<Map<string, string[]>> {
+  const byRoom = new Map<string, string[]>(roomIds.map((id) => [id, []]));
+  if (roomIds.length === 0) return byRoom;
+  const rows = await db.selectFrom('room_tags').selectAll().where('room_id', 'in', [...roomIds]).orderBy('room_id').orderBy('tag').execute();
+  for (const row of rows) byRoom.get(row.room_id)?.push(row.tag);
+  return byRoom;
+}
+
+export async function replaceRoomTags(db: Executor, roomId: string, tags: readonly string[]): Promise<void> {
+  await db.deleteFrom('room_tags').where('room_id', '=', roomId).execute();
+  if (tags.length === 0) return;
+  await db
+    .insertInto('room_tags')
+    .values(tags.map((tag) => ({ room_id: roomId, tag })))
+    .execute();
+}
+
+/** Which of `tags` at least one of the team's rooms carries. */
+export async function existingTeamTags(db: Executor, teamId: string, tags: readonly string[]): Promise<Set<string>> {
+  if (tags.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('room_tags')
+    .innerJoin('rooms', 'rooms.id', 'room_tags.room_id')
+    .select('room_tags.tag')
+    .distinct()
+    .where('rooms.team_id', '=', teamId)
+    .where('room_tags.tag', 'in', [...tags])
+    .execute();
+  return new Set(rows.map((row) => row.tag));
+}
+
+/** How many of the team's rooms use the role, as their default role or in their roles list. */
+export async function countRoomsUsingRole(db: Executor, roleId: string): Promise<number> {
+  const row = await db
+    .selectFrom('rooms')
+    .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    .where((eb) => eb.or([eb('default_role_id', '=', roleId), eb('id', 'in', eb.selectFrom('room_roles').select('room_id').where('role_id', '=', roleId))]))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** Whether a session of the room is live now. */
+export async function roomHasLiveSession(db: Executor, roomId: string): Promise<boolean> {
+  const row = await db.selectFrom('sessions').select('id').where('room_id', '=', roomId).where('end_time', 'is', null).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The team's default room settings document (JSON text; '{}' means every default). */
+export async function readTeamRoomSettings(db: Executor, teamId: string): Promise<string> {
+  const row = await db.selectFrom('teams').select('room_settings').where('id', '=', teamId).executeTakeFirstOrThrow();
+  return row.room_settings;
+}
+
+export async function writeTeamRoomSettings(db: Executor, teamId: string, document: string, now: number): Promise<void> {
+  await db.updateTable('teams').set({ room_settings: document, updated_at: now }).where('id', '=', teamId).execute();
 }

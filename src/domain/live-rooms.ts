@@ -1,0 +1,97 @@
+import { findRoom, type RoomRow } from '../store/repos/rooms.js';
+import {
+  countLiveRooms,
+  findLiveSession,
+  findRoomSeq,
+  listLiveRooms,
+  liveParticipants,
+  liveParticipantsOfRooms,
+  lockRoom,
+  type LiveRoomRow,
+} from '../store/repos/roster.js';
+import type { Executor } from '../store/store.js';
+import type { ChangeRunner } from './changes.js';
+import { liveParticipant, liveRoom, type LiveParticipant, type LiveRoom } from './participant-view.js';
+
+/** The DS list parameters of the all-rooms live endpoints. */
+export interface LiveRoomsQuery {
+  limit: number;
+  offset: number;
+  order: 'asc' | 'desc';
+  /** A room id or friendly_url: the page starts after that room. */
+  after: string | undefined;
+}
+
+export interface LiveRoomList<Participants> {
+  total_count: number;
+  data: Array<LiveRoom<Participants>>;
+}
+
+/** What a room stream starts with: the roster, as of the room's event number `seq`. */
+export interface RosterSnapshot {
+  seq: number;
+  data: { room_id: string; session_id: string | null; participants: LiveParticipant[] };
+}
+
+/** One room's live entry with its count (0 when nobody is live). */
+export async function liveRoomCount(db: Executor, room: RoomRow, now: number): Promise<LiveRoom<number>> {
+  const session = await findLiveSession(db, room.id);
+  return liveRoom(room, session, session?.live_participants ?? 0, now);
+}
+
+/** One room's live entry with its participants (an empty list when nobody is live). */
+export async function liveRoomParticipants(db: Executor, room: RoomRow, now: number): Promise<LiveRoom<LiveParticipant[]>> {
+  const session = await findLiveSession(db, room.id);
+  const participants = session === undefined ? [] : await liveParticipants(db, room.id);
+  return liveRoom(room, session, participants.map(liveParticipant), now);
+}
+
+/**
+ * The team's rooms with a live session, with their counts. The counts are the sessions' own
+ * (kept with every join and leave), so this stays one indexed query however many are live.
+ */
+export async function liveRoomCounts(db: Executor, teamId: string, query: LiveRoomsQuery, now: number): Promise<LiveRoomList<number> | undefined> {
+  const page = await liveRoomPage(db, teamId, query);
+  if (page === undefined) return undefined;
+  const { total, rows } = page;
+  return { total_count: total, data: rows.map((row) => liveRoom(entryOf(row), row, row.live_participants, now)) };
+}
+
+/** The team's rooms with a live session, each with its live participants. */
+export async function liveRoomsParticipants(db: Executor, teamId: string, query: LiveRoomsQuery, now: number): Promise<LiveRoomList<LiveParticipant[]> | undefined> {
+  const page = await liveRoomPage(db, teamId, query);
+  if (page === undefined) return undefined;
+  const { total, rows } = page;
+  const participants = await liveParticipantsOfRooms(db, rows.map((row) => row.room_id));
+  const byRoom = new Map<string, LiveParticipant[]>(rows.map((row) => [row.room_id, []]));
+  for (const participant of participants) byRoom.get(participant.room_id)?.push(liveParticipant(participant));
+  return { total_count: total, data: rows.map((row) => liveRoom(entryOf(row), row, byRoom.get(row.room_id) ?? [], now)) };
+}
+
+/**
+ * Reads a room's roster together with its event number, consistently: the room's lock makes a
+ * roster change in flight finish first (PostgreSQL), so no event numbered at or below `seq` is
+ * missing from the roster and none above it is in it. Runs as a change, as everything that
+ * takes a write lock does; it emits nothing. Undefined when the room is gone.
+ */
+export async function readRosterSnapshot(changes: ChangeRunner, roomId: string): Promise<RosterSnapshot | undefined> {
+  return changes.run(async function readSnapshot(change) {
+    if (!(await lockRoom(change.trx, roomId))) return undefined;
+    const seq = (await findRoomSeq(change.trx, roomId)) ?? 0;
+    const session = await findLiveSession(change.trx, roomId);
+    const participants = session === undefined ? [] : await liveParticipants(change.trx, roomId);
+    return { seq, data: { room_id: roomId, session_id: session?.id ?? null, participants: participants.map(liveParticipant) } };
+  });
+}
+
+/** The page's rows; undefined when `after` names no room of the team. */
+async function liveRoomPage(db: Executor, teamId: string, query: LiveRoomsQuery): Promise<{ total: number; rows: LiveRoomRow[] } | undefined> {
+  const after = query.after === undefined ? undefined : await findRoom(db, teamId, query.after);
+  if (query.after !== undefined && after === undefined) return undefined;
+  const total = await countLiveRooms(db, teamId);
+  return { total, rows: await listLiveRooms(db, teamId, query, after) };
+}
+
+function entryOf(row: LiveRoomRow): { id: string; external_id: string | null } {
+  return { id: row.room_id, external_id: row.external_id };
+}

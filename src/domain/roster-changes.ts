@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import type { EventName } from '../bus/events.js';
+import type { RoomRow } from '../store/repos/rooms.js';
+import {
+  addLiveParticipants,
+  closeSession,
+  findLiveSession,
+  findRoleName,
+  insertActivity,
+  insertParticipants,
+  insertSession,
+  insertTombstones,
+  liveParticipants,
+  lockRoom,
+  markParticipantsLeft,
+  updateParticipant,
+  type ActivityRow,
+  type ParticipantPatch,
+  type ParticipantRow,
+  type SessionRow,
+} from '../store/repos/roster.js';
+import type { ParticipantType } from '../store/schema.js';
+import type { Change } from './changes.js';
+import { participantEventData, sessionEventData } from './participant-view.js';
+
+/**
+ * The roster's building blocks, for participants of any type (web or phone), each run inside
+ * a caller's change: who joins, who changes, who leaves, and the room's session opening with
+ * its first live participant and closing with its last. Every caller takes the room's lock
+ * first (lockRosterRoom), so the live count and the session never race.
+ */
+
+/** Why a participant left. */
+export type LeaveReason = 'left' | 'bridge_disconnected' | 'reconciled' | 'room_deleted' | 'session_ended' | 'session_length_reached';
+
+/** Why a session ended: its last participant left, or every participant was made to leave for this reason. */
+export type SessionEndReason = 'last_participant_left' | LeaveReason;
+
+export interface Newcomer {
+  type: ParticipantType;
+  name: string | null;
+  external_id: string | null;
+  call_id: string | null;
+  caller_number: string | null;
+  device: string;
+  muted: boolean;
+}
+
+/** What may change on a live participant; absent fields stay as they are. */
+export interface ParticipantChange {
+  name?: string | null;
+  caller_number?: string | null;
+  external_id?: string | null;
+  muted?: boolean;
+  hand_raised?: boolean;
+}
+
+/** Locks the room for this change; false when the room no longer exists. */
+export function lockRosterRoom(change: Change, roomId: string): Promise<boolean> {
+  return lockRoom(change.trx, roomId);
+}
+
+/** Joins newcomers to the room's live session (opening it for the first one), with the room's default role. */
+export async function joinParticipants(change: Change, room: RoomRow, newcomers: readonly Newcomer[]): Promise<ParticipantRow[]> {
+  if (newcomers.length === 0) return [];
+  const session = (await findLiveSession(change.trx, room.id)) ?? (await openSession(change, room));
+  const roleName = (await findRoleName(change.trx, room.default_role_id)) ?? null;
+  // A batch joins at one instant; its ids are handed out sorted, so ordering by (join_time, id) keeps the batch's order.
+  const ids = newcomers.map(() => randomUUID()).sort();
+  const rows: ParticipantRow[] = newcomers.map((newcomer, index) => ({
+    id: ids[index]!,
+    team_id: room.team_id,
+    room_id: room.id,
+    session_id: session.id,
+    type: newcomer.type,
+    name: newcomer.name,
+    external_id: newcomer.external_id,
+    role_id: room.default_role_id,
+    role_name: roleName,
+    call_id: newcomer.call_id,
+    caller_number: newcomer.caller_number,
+    device: newcomer.device,
+    join_time: change.now,
+    leave_time: null,
+    leave_reason: null,
+    muted: newcomer.muted ? 1 : 0,
+    hand_raised: 0,
+  }));
+  await insertParticipants(change.trx, rows);
+  await addLiveParticipants(change.trx, session.id, rows.length);
+  // Joining muted starts a mute period, as attendance detail counts them.
+  await insertActivity(change.trx, rows.filter((row) => row.muted === 1).map((row) => activity(change, row, 'muted')));
+  for (const row of rows) emitParticipantEvent(change, 'participant_joined', row);
+  return rows;
+}
+
+/**
+ * Applies changes to live participants and announces what actually changed: mute and hand
+ * flags with their own events (and an activity row), new details (name, number, external id)
+ * with `participant_details_changed` (streams and panels only: a webhook receiver counting
+ * joins must not see a second join). A change that changes nothing writes nothing and
+ * announces nothing.
+ */
+export async function changeParticipants(change: Change, updates: ReadonlyArray<{ participant: ParticipantRow; changes: ParticipantChange }>): Promise<void> {
+  const activities: ActivityRow[] = [];
+  for (const { participant, changes } of updates) {
+    const patch = patchFor(participant, changes);
+    if (Object.keys(patch).length === 0) continue;
+    const row: ParticipantRow = { ...participant, ...patch };
+    await updateParticipant(change.trx, row.id, patch);
+    if (patch.name !== undefined || patch.caller_number !== undefined || patch.external_id !== undefined) {
+      emitParticipantEvent(change, 'participant_details_changed', row);
+    }
+    if (patch.muted !== undefined) {
+      activities.push(activity(change, row, patch.muted === 1 ? 'muted' : 'unmuted'));
+      // Only a phone call has a DS mute event: it is how the bridge learns to mute the real call.
+      if (row.type === 'phone') emitParticipantEvent(change, patch.muted === 1 ? 'phone_participant_muted' : 'phone_participant_unmuted', row);
+    }
+    if (patch.hand_raised !== undefined) {
+      const raised = patch.hand_raised === 1;
+      activities.push(activity(change, row, raised ? 'hand_raised' : 'hand_lowered'));
+      emitParticipantEvent(change, raised ? 'participant_hand_raised' : 'participant_hand_lowered', row);
+    }
+  }
+  await insertActivity(change.trx, activities);
+}
+
+/**
+ * Makes live participants leave. A phone call that leaves is tombstoned, so a late `joined`
+ * never brings it back. When nobody is left, the session ends: with `sessionEndReason` when
+ * everyone was made to leave at once (session end, room deletion), else because its last
+ * participant left.
+ */
+export async function leaveParticipants(
+  change: Change,
+  room: RoomRow,
+  participants: readonly ParticipantRow[],
+  reason: LeaveReason,
+  sessionEndReason: SessionEndReason = 'last_participant_left',
+): Promise<void> {
+  if (participants.length === 0) return;
+  await markParticipantsLeft(change.trx, participants.map((participant) => participant.id), change.now, reason);
+  const callIds = participants.flatMap((participant) => (participant.type === 'phone' && participant.call_id !== null ? [participant.call_id] : []));
+  await insertTombstones(change.trx, room.team_id, room.id, callIds, change.now);
+  for (const participant of participants) {
+    emitParticipantEvent(change, 'participant_left', { ...participant, leave_time: change.now, leave_reason: reason });
+  }
+
+  const sessionIds = new Set(participants.map((participant) => participant.session_id));
+  for (const sessionId of sessionIds) {
+    const leaving = participants.filter((participant) => participant.session_id === sessionId).length;
+    const remaining = await addLiveParticipants(change.trx, sessionId, -leaving);
+    if (remaining <= 0) {
+      const ended = await closeSession(change.trx, sessionId, change.now, sessionEndReason);
+      change.emit({ name: 'session_ended', teamId: room.team_id, roomId: room.id, data: { ...sessionEventData(ended) } });
+    }
+  }
+}
+
+/** Every live participant of the room leaves, and its session ends, for one reason (session end, room deletion). */
+export async function leaveEveryone(change: Change, room: RoomRow, reason: LeaveReason): Promise<void> {
+  await leaveParticipants(change, room, await liveParticipants(change.trx, room.id), reason, reason);
+}
+
+async function openSession(change: Change, room: RoomRow): Promise<SessionRow> {
+  const session: SessionRow = {
+    id: randomUUID(),
+    team_id: room.team_id,
+    room_id: room.id,
+    start_time: change.now,
+    end_time: null,
+    end_reason: null,
+    live_participants: 0,
+  };
+  await insertSession(change.trx, session);
+  change.emit({ name: 'session_started', teamId: room.team_id, roomId: room.id, data: { ...sessionEventData(session) } });
+  return session;
+}
+
+/** Only the fields whose value really changes, in the stored form. */
+function patchFor(participant: ParticipantRow, changes: ParticipantChange): ParticipantPatch {
+  const patch: ParticipantPatch = {};
+  if (changes.name !== undefined && changes.name !== participant.name) patch.name = changes.name;
+  if (changes.caller_number !== undefined && changes.caller_number !== participant.caller_number) patch.caller_number = changes.caller_number;
+  if (changes.external_id !== undefined && changes.external_id !== participant.external_id) patch.external_id = changes.external_id;
+  const muted = changes.muted === undefined ? undefined : changes.muted ? 1 : 0;
+  if (muted !== undefined && muted !== participant.muted) patch.muted = muted;
+  const handRaised = changes.hand_raised === undefined ? undefined : changes.hand_raised ? 1 : 0;
+  if (handRaised !== undefined && handRaised !== participant.hand_raised) patch.hand_raised = handRaised;
+  return patch;
+}
+
+function activity(change: Change, participant: ParticipantRow, kind: 'muted' | 'unmuted' | 'hand_raised' | 'hand_lowered'): ActivityRow {
+  return { id: randomUUID(), participant_id: participant.id, kind, at: change.now };
+}
+
+function emitParticipantEvent(change: Change, name: EventName, participant: ParticipantRow): void {
+  change.emit({ name, teamId: participant.team_id, roomId: participant.room_id, data: { ...participantEventData(participant) } });
+}

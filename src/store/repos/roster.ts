@@ -1,0 +1,208 @@
+import type { Executor } from '../store.js';
+import { pageByCreation, type PageWindow, type RoomRow } from './rooms.js';
+import type { ParticipantActivityTable, ParticipantTable, SessionTable } from '../schema.js';
+
+export type ParticipantRow = ParticipantTable;
+export type SessionRow = SessionTable;
+export type ActivityRow = ParticipantActivityTable;
+
+/** The fields of a live participant that may change while it stays in the room. */
+export type ParticipantPatch = Partial<Pick<ParticipantRow, 'name' | 'caller_number' | 'external_id' | 'muted' | 'hand_raised'>>;
+
+/**
+ * Takes the room row's lock for the rest of the transaction (PostgreSQL) with a write that
+ * changes nothing, so concurrent roster changes of one room run one after the other.
+ * Answers false when the room is gone.
+ */
+export async function lockRoom(db: Executor, roomId: string): Promise<boolean> {
+  const result = await db
+    .updateTable('rooms')
+    .set((eb) => ({ event_seq: eb.ref('event_seq') }))
+    .where('id', '=', roomId)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function findRoomSeq(db: Executor, roomId: string): Promise<number | undefined> {
+  const row = await db.selectFrom('rooms').select('event_seq').where('id', '=', roomId).executeTakeFirst();
+  return row === undefined ? undefined : Number(row.event_seq);
+}
+
+export async function findRoleName(db: Executor, roleId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('roles').select('name').where('id', '=', roleId).executeTakeFirst();
+  return row?.name;
+}
+
+export async function setPhoneConnected(db: Executor, roomId: string, connected: boolean): Promise<void> {
+  await db
+    .updateTable('rooms')
+    .set({ phone_connected: connected ? 1 : 0 })
+    .where('id', '=', roomId)
+    .execute();
+}
+
+// --- sessions -------------------------------------------------------------------------------
+
+export async function findLiveSession(db: Executor, roomId: string): Promise<SessionRow | undefined> {
+  return db.selectFrom('sessions').selectAll().where('room_id', '=', roomId).where('end_time', 'is', null).executeTakeFirst();
+}
+
+export async function insertSession(db: Executor, session: SessionRow): Promise<void> {
+  await db.insertInto('sessions').values(session).execute();
+}
+
+/** Moves the session's live count by `delta` and answers the new count. */
+export async function addLiveParticipants(db: Executor, sessionId: string, delta: number): Promise<number> {
+  const row = await db
+    .updateTable('sessions')
+    .set((eb) => ({ live_participants: eb('live_participants', '+', delta) }))
+    .where('id', '=', sessionId)
+    .returning('live_participants')
+    .executeTakeFirstOrThrow();
+  return Number(row.live_participants);
+}
+
+export async function closeSession(db: Executor, sessionId: string, endTime: number, reason: string): Promise<SessionRow> {
+  return db
+    .updateTable('sessions')
+    .set({ end_time: endTime, end_reason: reason })
+    .where('id', '=', sessionId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+// --- participants ---------------------------------------------------------------------------
+
+export async function insertParticipants(db: Executor, rows: readonly ParticipantRow[]): Promise<void> {
+  if (rows.length > 0) await db.insertInto('participants').values([...rows]).execute();
+}
+
+export async function updateParticipant(db: Executor, participantId: string, patch: ParticipantPatch): Promise<void> {
+  await db.updateTable('participants').set(patch).where('id', '=', participantId).execute();
+}
+
+export async function markParticipantsLeft(db: Executor, participantIds: readonly string[], leaveTime: number, reason: string): Promise<void> {
+  if (participantIds.length === 0) return;
+  await db
+    .updateTable('participants')
+    .set({ leave_time: leaveTime, leave_reason: reason })
+    .where('id', 'in', [...participantIds])
+    .execute();
+}
+
+/** The room's live participants, in the order they joined. */
+export async function liveParticipants(db: Executor, roomId: string): Promise<ParticipantRow[]> {
+  return db
+    .selectFrom('participants')
+    .selectAll()
+    .where('room_id', '=', roomId)
+    .where('leave_time', 'is', null)
+    .orderBy('join_time', 'asc')
+    .orderBy('id', 'asc')
+    .execute();
+}
+
+/** The live participants of several rooms, in the order they joined. */
+export async function liveParticipantsOfRooms(db: Executor, roomIds: readonly string[]): Promise<ParticipantRow[]> {
+  if (roomIds.length === 0) return [];
+  return db
+    .selectFrom('participants')
+    .selectAll()
+    .where('room_id', 'in', [...roomIds])
+    .where('leave_time', 'is', null)
+    .orderBy('join_time', 'asc')
+    .orderBy('id', 'asc')
+    .execute();
+}
+
+export async function livePhoneParticipants(db: Executor, roomId: string): Promise<ParticipantRow[]> {
+  return db
+    .selectFrom('participants')
+    .selectAll()
+    .where('room_id', '=', roomId)
+    .where('leave_time', 'is', null)
+    .where('type', '=', 'phone')
+    .orderBy('join_time', 'asc')
+    .orderBy('id', 'asc')
+    .execute();
+}
+
+export async function liveParticipantsByCallIds(db: Executor, roomId: string, callIds: readonly string[]): Promise<ParticipantRow[]> {
+  if (callIds.length === 0) return [];
+  return db
+    .selectFrom('participants')
+    .selectAll()
+    .where('room_id', '=', roomId)
+    .where('leave_time', 'is', null)
+    .where('call_id', 'in', [...callIds])
+    .execute();
+}
+
+export async function insertActivity(db: Executor, rows: readonly ActivityRow[]): Promise<void> {
+  if (rows.length > 0) await db.insertInto('participant_activity').values([...rows]).execute();
+}
+
+// --- call tombstones ------------------------------------------------------------------------
+
+/** Records that these calls left the room; a call already recorded keeps its first time. */
+export async function insertTombstones(db: Executor, teamId: string, roomId: string, callIds: readonly string[], leftAt: number): Promise<void> {
+  if (callIds.length === 0) return;
+  await db
+    .insertInto('call_tombstones')
+    .values(callIds.map((callId) => ({ team_id: teamId, room_id: roomId, call_id: callId, left_at: leftAt })))
+    .onConflict((oc) => oc.columns(['room_id', 'call_id']).doNothing())
+    .execute();
+}
+
+/** Which of these calls have already left the room. */
+export async function tombstonedCallIds(db: Executor, roomId: string, callIds: readonly string[]): Promise<Set<string>> {
+  if (callIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('call_tombstones')
+    .select('call_id')
+    .where('room_id', '=', roomId)
+    .where('call_id', 'in', [...callIds])
+    .execute();
+  return new Set(rows.map((row) => row.call_id));
+}
+
+// --- live rooms -----------------------------------------------------------------------------
+
+/** A room with a live session, as the live endpoints list it. */
+export interface LiveRoomRow {
+  room_id: string;
+  external_id: string | null;
+  session_id: string;
+  start_time: number;
+  live_participants: number;
+}
+
+function liveRoomsOfTeam(db: Executor, teamId: string) {
+  return db
+    .selectFrom('sessions')
+    .innerJoin('rooms', 'rooms.id', 'sessions.room_id')
+    .where('sessions.team_id', '=', teamId)
+    .where('rooms.team_id', '=', teamId)
+    .where('sessions.end_time', 'is', null);
+}
+
+export async function countLiveRooms(db: Executor, teamId: string): Promise<number> {
+  const row = await liveRoomsOfTeam(db, teamId)
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** One page of the team's live rooms, ordered like the rooms list (by the rooms' creation). */
+export async function listLiveRooms(db: Executor, teamId: string, window: PageWindow, after: RoomRow | undefined): Promise<LiveRoomRow[]> {
+  const query = liveRoomsOfTeam(db, teamId).select([
+    'rooms.id as room_id',
+    'rooms.external_id',
+    'sessions.id as session_id',
+    'sessions.start_time',
+    'sessions.live_participants',
+  ]);
+  // created_at is the room's: sessions have no such column.
+  const cursor = after === undefined ? undefined : { createdAt: after.created_at, key: after.id };
+  return pageByCreation(query, window, 'rooms.id', cursor).execute();
+}

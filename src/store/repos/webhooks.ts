@@ -1,0 +1,122 @@
+import type { Executor } from '../store.js';
+import type { WebhookDeliveryTable, WebhookTable } from '../schema.js';
+
+export type WebhookRow = WebhookTable;
+export type DeliveryRow = WebhookDeliveryTable;
+
+export async function findWebhook(db: Executor, teamId: string, webhookId: string): Promise<WebhookRow | undefined> {
+  return db.selectFrom('webhooks').selectAll().where('team_id', '=', teamId).where('id', '=', webhookId).executeTakeFirst();
+}
+
+export async function countWebhooks(db: Executor, teamId: string): Promise<number> {
+  const row = await db
+    .selectFrom('webhooks')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('team_id', '=', teamId)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** The team's webhooks subscribed to any of `events`, oldest first (the order deliveries are enqueued in). */
+export async function webhooksForTeam(db: Executor, teamId: string): Promise<WebhookRow[]> {
+  return db.selectFrom('webhooks').selectAll().where('team_id', '=', teamId).orderBy('created_at', 'asc').orderBy('id', 'asc').execute();
+}
+
+/** Takes the next `count` sequence numbers of a webhook; returns the first. */
+export async function takeSequences(db: Executor, webhookId: string, count: number): Promise<number> {
+  const row = await db
+    .updateTable('webhooks')
+    .set((eb) => ({ last_sequence: eb('last_sequence', '+', count) }))
+    .where('id', '=', webhookId)
+    .returning('last_sequence')
+    .executeTakeFirstOrThrow();
+  return row.last_sequence - count + 1;
+}
+
+export async function insertDeliveries(db: Executor, rows: DeliveryRow[]): Promise<void> {
+  // Chunked: SQLite caps the number of bound parameters in one statement.
+  for (let start = 0; start < rows.length; start += 200) {
+    await db.insertInto('webhook_deliveries').values(rows.slice(start, start + 200)).execute();
+  }
+}
+
+/**
+ * The first pending delivery of every webhook that is due and not leased by a sender.
+ * Only a queue's head is ever sent, which is what keeps each webhook in order.
+ */
+export async function dueHeads(db: Executor, now: number, limit: number): Promise<DeliveryRow[]> {
+  return db
+    .selectFrom('webhook_deliveries as d')
+    .selectAll('d')
+    .where('d.status', '=', 'pending')
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('webhook_deliveries as earlier')
+            .select('earlier.id')
+            .where('earlier.status', '=', 'pending')
+            .whereRef('earlier.webhook_id', '=', 'd.webhook_id')
+            .whereRef('earlier.sequence', '<', 'd.sequence'),
+        ),
+      ),
+    )
+    .where('d.next_attempt_at', '<=', now)
+    .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', now)]))
+    .orderBy('d.next_attempt_at', 'asc')
+    .limit(limit)
+    .execute();
+}
+
+/** Leases a delivery to this sender; false when another sender holds it or it is no longer pending. */
+export async function claimDelivery(db: Executor, deliveryId: string, now: number, until: number): Promise<boolean> {
+  const result = await db
+    .updateTable('webhook_deliveries')
+    .set({ claimed_until: until })
+    .where('id', '=', deliveryId)
+    .where('status', '=', 'pending')
+    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function recordAttempt(
+  db: Executor,
+  deliveryId: string,
+  outcome: Pick<DeliveryRow, 'status' | 'attempts' | 'next_attempt_at' | 'last_status_code' | 'last_error' | 'last_attempt_at' | 'delivered_at'>,
+): Promise<void> {
+  await db
+    .updateTable('webhook_deliveries')
+    .set({ ...outcome, claimed_until: null })
+    .where('id', '=', deliveryId)
+    .execute();
+}
+
+/** The earliest time a pending delivery becomes due, for the dispatcher's next wake-up. */
+export async function nextDueTime(db: Executor): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('webhook_deliveries')
+    .select((eb) => eb.fn.min('next_attempt_at').as('next'))
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
+}
+
+export async function findDelivery(db: Executor, webhookId: string, deliveryId: string): Promise<DeliveryRow | undefined> {
+  return db
+    .selectFrom('webhook_deliveries')
+    .selectAll()
+    .where('webhook_id', '=', webhookId)
+    .where('id', '=', deliveryId)
+    .executeTakeFirst();
+}
+
+/** Forgets settled deliveries older than `before` (the delivery log's retention). */
+export async function pruneSettled(db: Executor, before: number): Promise<number> {
+  const result = await db
+    .deleteFrom('webhook_deliveries')
+    .where('status', 'in', ['delivered', 'failed'])
+    .where('created_at', '<', before)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -1,0 +1,208 @@
+import { Agent, request } from 'undici';
+import type { Logger } from 'pino';
+import type { Clock } from '../domain/clock.js';
+import type { Store } from '../store/store.js';
+import { findTeamById } from '../store/repos/teams.js';
+import {
+  claimDelivery,
+  dueHeads,
+  findWebhook,
+  nextDueTime,
+  pruneSettled,
+  recordAttempt,
+  type DeliveryRow,
+} from '../store/repos/webhooks.js';
+import { signatureHeader } from './signature.js';
+
+export interface DispatcherOptions {
+  /** How long one attempt may take before it counts as failed. */
+  timeoutMs: number;
+  /** The first retry's delay; each further retry doubles it (with jitter) up to retryMaxMs. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** A delivery still failing this long after its event is marked failed, and its webhook's next one proceeds. */
+  giveUpAfterMs: number;
+  /** Webhooks sent to at once (each webhook has at most one delivery in flight, to keep its order). */
+  concurrency: number;
+  /** How often to look for work committed by other nodes or due retries, at the longest. */
+  pollMs: number;
+  /** How long delivered and failed rows stay in the delivery log. */
+  retentionMs: number;
+}
+
+export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
+  timeoutMs: 10_000,
+  retryBaseMs: 1_000,
+  retryMaxMs: 60 * 60_000,
+  giveUpAfterMs: 24 * 60 * 60_000,
+  concurrency: 64,
+  pollMs: 1_000,
+  retentionMs: 7 * 24 * 60 * 60_000,
+};
+
+/** Sends the outbox: every webhook's deliveries in sequence order, at least once, with retries. */
+export interface Dispatcher {
+  start(): void;
+  /** Looks for work now (called when a change has just enqueued deliveries). */
+  wake(): void;
+  /** Stops taking work and waits for the attempts in flight. */
+  stop(): Promise<void>;
+}
+
+export function createDispatcher(deps: { store: Store; clock: Clock; logger: Logger }, options: DispatcherOptions): Dispatcher {
+  const { store, clock } = deps;
+  const logger = deps.logger.child({ component: 'webhooks' });
+  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 16, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
+  /** Webhooks with an attempt in flight from this node, and the attempts themselves. */
+  const inFlight = new Map<string, Promise<void>>();
+  // A sender's lease outlives its longest attempt, so a live sender never loses its row to another.
+  const leaseMs = options.timeoutMs + 5_000;
+  let stopped = true;
+  let pumping = false;
+  let pumpAgain = false;
+  let timer: NodeJS.Timeout | undefined;
+  let lastPrune = 0;
+
+  async function pump(): Promise<void> {
+    if (stopped) return;
+    if (pumping) {
+      pumpAgain = true;
+      return;
+    }
+    pumping = true;
+    try {
+      do {
+        pumpAgain = false;
+        await startDueAttempts();
+      } while (pumpAgain && !stopped);
+      await pruneOccasionally();
+    } catch (error) {
+      logger.error({ err: error }, 'webhook dispatch failed; retrying shortly');
+    } finally {
+      pumping = false;
+    }
+    await scheduleNextPump();
+  }
+
+  async function startDueAttempts(): Promise<void> {
+    const free = options.concurrency - inFlight.size;
+    if (free <= 0) return;
+    const now = clock.now();
+    const heads = await dueHeads(store.db, now, free + inFlight.size);
+    for (const head of heads) {
+      if (stopped || inFlight.size >= options.concurrency) return;
+      if (inFlight.has(head.webhook_id)) continue;
+      if (!(await claimDelivery(store.db, head.id, now, now + leaseMs))) continue;
+      const attempt = attemptDelivery(head)
+        .catch((error: unknown) => logger.error({ err: error, delivery: head.id }, 'webhook attempt could not be recorded'))
+        .finally(() => {
+          inFlight.delete(head.webhook_id);
+          void pump();
+        });
+      inFlight.set(head.webhook_id, attempt);
+    }
+  }
+
+  async function attemptDelivery(delivery: DeliveryRow): Promise<void> {
+    const webhook = await findWebhook(store.db, delivery.team_id, delivery.webhook_id);
+    const team = await findTeamById(store.db, delivery.team_id);
+    if (webhook === undefined || team === undefined) return; // deleted meanwhile: its rows went with it
+
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'roomline-webhooks',
+      'x-roomline-event-id': delivery.event_id,
+      'x-roomline-sequence': String(delivery.sequence),
+      'x-roomline-delivery-id': delivery.id,
+      'x-roomline-signature': signatureHeader(team.developer_key, delivery.payload, Math.floor(Date.now() / 1000)),
+    };
+    if (webhook.authorization_header !== null && webhook.authorization_header !== '') headers.authorization = webhook.authorization_header;
+
+    let statusCode: number | null = null;
+    let error: string | null = null;
+    try {
+      const response = await request(webhook.endpoint, {
+        method: 'POST',
+        headers,
+        body: delivery.payload,
+        dispatcher: agent,
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      statusCode = response.statusCode;
+      await response.body.dump({ limit: 64 * 1024 });
+    } catch (cause) {
+      error = describeFailure(cause);
+    }
+
+    const now = clock.now();
+    const attempts = delivery.attempts + 1;
+    const delivered = statusCode !== null && statusCode >= 200 && statusCode < 300;
+    if (!delivered && error === null) error = `HTTP ${statusCode}`;
+    const givenUp = !delivered && now - delivery.queued_at >= options.giveUpAfterMs;
+    await recordAttempt(store.db, delivery.id, {
+      status: delivered ? 'delivered' : givenUp ? 'failed' : 'pending',
+      attempts,
+      next_attempt_at: delivered || givenUp ? now : now + retryDelay(attempts),
+      last_status_code: statusCode,
+      last_error: delivered ? null : error,
+      last_attempt_at: now,
+      delivered_at: delivered ? now : null,
+    });
+    if (!delivered) {
+      logger.info({ delivery: delivery.id, webhook: webhook.id, attempts, status: statusCode, error, givenUp }, 'webhook attempt failed');
+    }
+  }
+
+  /** Exponential backoff with jitter: base·2^(n-1), capped, then scaled by a random 50–100 %. */
+  function retryDelay(attempts: number): number {
+    const exponential = Math.min(options.retryMaxMs, options.retryBaseMs * 2 ** Math.min(attempts - 1, 30));
+    return Math.round(exponential * (0.5 + Math.random() * 0.5));
+  }
+
+  async function pruneOccasionally(): Promise<void> {
+    const now = clock.now();
+    if (now - lastPrune < 60_000) return;
+    lastPrune = now;
+    await pruneSettled(store.db, now - options.retentionMs);
+  }
+
+  async function scheduleNextPump(): Promise<void> {
+    if (stopped) return;
+    let delay = options.pollMs;
+    try {
+      const nextDue = await nextDueTime(store.db);
+      if (nextDue !== undefined) delay = Math.max(0, Math.min(delay, nextDue - clock.now()));
+    } catch (error) {
+      logger.warn({ err: error }, 'could not read the next webhook due time');
+    }
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(() => void pump(), delay);
+    timer.unref();
+  }
+
+  return {
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      void pump();
+    },
+    wake() {
+      void pump();
+    },
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await Promise.allSettled(inFlight.values());
+      await agent.close();
+    },
+  };
+}
+
+function describeFailure(cause: unknown): string {
+  if (cause instanceof Error) {
+    const code = (cause as { code?: string }).code;
+    if (cause.name === 'TimeoutError' || cause.name === 'AbortError') return 'timeout';
+    return code !== undefined ? `${code}: ${cause.message}` : cause.message;
+  }
+  return String(cause);
+}

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { RoomEvent } from '../bus/events.js';
+import { isoTime } from '../domain/clock.js';
+import type { CommitHook } from '../domain/changes.js';
+import type { Database } from '../store/schema.js';
+import { insertDeliveries, takeSequences, webhooksForTeam, type DeliveryRow, type WebhookRow } from '../store/repos/webhooks.js';
+
+/** The DS webhook body: `{"event", "timestamp", "data"}`. */
+export function webhookPayload(event: RoomEvent): string {
+  return JSON.stringify({ event: event.name, timestamp: isoTime(event.at), data: event.data });
+}
+
+/**
+ * The outbox: a commit hook that, inside the change's own transaction, writes one delivery
+ * row per (subscribed webhook, event). If the change commits, its deliveries exist; if it
+ * rolls back, they never did — so a committed event cannot be lost, even to kill -9.
+ */
+export function createOutboxHook(options: { afterEnqueued: () => void }): CommitHook {
+  return async function enqueueDeliveries(trx: Transaction<Database>, events: readonly RoomEvent[]): Promise<void | (() => void)> {
+    if (events.length === 0) return;
+    const rows: DeliveryRow[] = [];
+    const webhooksByTeam = new Map<string, WebhookRow[]>();
+    const roomFilters = new Map<string, Set<string> | null>();
+
+    for (const event of events) {
+      let webhooks = webhooksByTeam.get(event.teamId);
+      if (webhooks === undefined) {
+        webhooks = await webhooksForTeam(trx, event.teamId);
+        webhooksByTeam.set(event.teamId, webhooks);
+      }
+      if (webhooks.length === 0) continue;
+      const allowed = event.roomId === null ? null : await roomWebhookFilter(trx, event.roomId, roomFilters);
+      for (const webhook of webhooks) {
+        if (!subscribes(webhook, event.name)) continue;
+        if (allowed !== null && !allowed.has(webhook.id)) continue;
+        rows.push(delivery(webhook, event));
+      }
+    }
+    if (rows.length === 0) return;
+
+    // Number each webhook's new rows in event order, taking the numbers in one update per webhook.
+    const perWebhook = new Map<string, DeliveryRow[]>();
+    for (const row of rows) perWebhook.set(row.webhook_id, [...(perWebhook.get(row.webhook_id) ?? []), row]);
+    for (const [webhookId, queue] of perWebhook) {
+      const first = await takeSequences(trx, webhookId, queue.length);
+      queue.forEach((row, index) => (row.sequence = first + index));
+    }
+    await insertDeliveries(trx, rows);
+    // Woken only after COMMIT: a sender on another connection would not see the rows before.
+    return options.afterEnqueued;
+  };
+}
+
+const subscriptionCache = new WeakMap<WebhookRow, Set<string>>();
+
+function subscribes(webhook: WebhookRow, eventName: string): boolean {
+  let events = subscriptionCache.get(webhook);
+  if (events === undefined) {
+    events = new Set(JSON.parse(webhook.events) as string[]);
+    subscriptionCache.set(webhook, events);
+  }
+  return events.has(eventName);
+}
+
+/** A room may limit which webhooks fire for it (the DS room field `webhooks`); null means all. */
+async function roomWebhookFilter(trx: Transaction<Database>, roomId: string, cache: Map<string, Set<string> | null>): Promise<Set<string> | null> {
+  if (cache.has(roomId)) return cache.get(roomId) ?? null;
+  const room = await trx.selectFrom('rooms').select('settings').where('id', '=', roomId).executeTakeFirst();
+  let filter: Set<string> | null = null;
+  if (room !== undefined) {
+    const listed = (JSON.parse(room.settings) as { webhooks?: unknown }).webhooks;
+    if (Array.isArray(listed) && listed.length > 0) filter = new Set(listed.map(String));
+  }
+  cache.set(roomId, filter);
+  return filter;
+}
+
+function delivery(webhook: WebhookRow, event: RoomEvent): DeliveryRow {
+  return {
+    id: randomUUID(),
+    webhook_id: webhook.id,
+    team_id: event.teamId,
+    event_id: event.id,
+    event: event.name,
+    sequence: 0,
+    payload: webhookPayload(event),
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: event.at,
+    claimed_until: null,
+    last_status_code: null,
+    last_error: null,
+    last_attempt_at: null,
+    delivered_at: null,
+    created_at: event.at,
+    queued_at: event.at,
+  };
+}

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import type { WebhookEventName } from '../bus/events.js';
+import type { ChangeRunner } from '../domain/changes.js';
+import type { Clock } from '../domain/clock.js';
+import type { Store } from '../store/store.js';
+import { countWebhooks, findDelivery, findWebhook, type DeliveryRow, type WebhookRow } from '../store/repos/webhooks.js';
+import type { Page } from '../api/pagination.js';
+
+export interface WebhookInput {
+  endpoint?: string;
+  name?: string | null;
+  authorization_header?: string | null;
+  events?: string[];
+}
+
+export interface WebhookList {
+  total: number;
+  rows: WebhookRow[];
+}
+
+export interface DeliveryList {
+  total: number;
+  rows: DeliveryRow[];
+}
+
+/** Why a webhook definition was refused, by field (the API turns it into a 422). */
+export type WebhookProblems = Record<string, string>;
+
+export const MAX_WEBHOOKS_PER_TEAM = 100;
+
+/** The team's webhooks and their delivery log. */
+export interface WebhookService {
+  list(teamId: string, page: Page): Promise<WebhookList>;
+  get(teamId: string, webhookId: string): Promise<WebhookRow | undefined>;
+  create(teamId: string, input: WebhookInput): Promise<WebhookRow | WebhookProblems>;
+  update(teamId: string, webhookId: string, input: WebhookInput): Promise<WebhookRow | WebhookProblems | undefined>;
+  remove(teamId: string, webhookId: string): Promise<boolean>;
+  deliveries(teamId: string, webhookId: string, page: Page): Promise<DeliveryList | undefined>;
+  /** Puts a settled delivery back at the head of its webhook's queue; undefined when not found. */
+  retry(teamId: string, webhookId: string, deliveryId: string): Promise<DeliveryRow | 'pending' | undefined>;
+}
+
+export function createWebhookService(deps: { store: Store; changes: ChangeRunner; clock: Clock; onRetry: () => void }): WebhookService {
+  const { store, changes } = deps;
+
+  async function list(teamId: string, page: Page): Promise<WebhookList> {
+    const base = store.db.selectFrom('webhooks').where('team_id', '=', teamId);
+    const total = Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    let query = base.selectAll();
+    if (page.after !== undefined) {
+      const anchor = await findWebhookLoose(teamId, page.after);
+      if (anchor === undefined) return { total, rows: [] };
+      query = query.where((eb) =>
+        page.order === 'asc'
+          ? eb.or([eb('created_at', '>', anchor.created_at), eb.and([eb('created_at', '=', anchor.created_at), eb('id', '>', anchor.id)])])
+          : eb.or([eb('created_at', '<', anchor.created_at), eb.and([eb('created_at', '=', anchor.created_at), eb('id', '<', anchor.id)])]),
+      );
+    }
+    const rows = await query.orderBy('created_at', page.order).orderBy('id', page.order).limit(page.limit).offset(page.offset).execute();
+    return { total, rows };
+  }
+
+  async function findWebhookLoose(teamId: string, webhookId: string): Promise<WebhookRow | undefined> {
+    return findWebhook(store.db, teamId, webhookId.toLowerCase());
+  }
+
+  async function create(teamId: string, input: WebhookInput): Promise<WebhookRow | WebhookProblems> {
+    const problems = checkDefinition(input);
+    if (Object.keys(problems).length > 0) return problems;
+    return changes.run(async function createWebhook(change) {
+      if ((await countWebhooks(change.trx, teamId)) >= MAX_WEBHOOKS_PER_TEAM) {
+        return { endpoint: `A team may have at most ${MAX_WEBHOOKS_PER_TEAM} webhooks.` };
+      }
+      const row: WebhookRow = {
+        id: randomUUID(),
+        team_id: teamId,
+        name: input.name ?? null,
+        endpoint: input.endpoint!,
+        authorization_header: input.authorization_header ?? null,
+        events: JSON.stringify(unique(input.events!)),
+        last_sequence: 0,
+        created_at: change.now,
+        updated_at: change.now,
+      };
+      await change.trx.insertInto('webhooks').values(row).execute();
+      return row;
+    });
+  }
+
+  async function update(teamId: string, webhookId: string, input: WebhookInput): Promise<WebhookRow | WebhookProblems | undefined> {
+    const problems = checkDefinition(input);
+    if (Object.keys(problems).length > 0) return problems;
+    return changes.run(async function updateWebhook(change) {
+      const existing = await findWebhook(change.trx, teamId, webhookId.toLowerCase());
+      if (existing === undefined) return undefined;
+      const next: WebhookRow = {
+        ...existing,
+        endpoint: input.endpoint ?? existing.endpoint,
+        name: input.name === undefined ? existing.name : input.name,
+        authorization_header: input.authorization_header === undefined ? existing.authorization_header : input.authorization_header,
+        events: input.events === undefined ? existing.events : JSON.stringify(unique(input.events)),
+        updated_at: change.now,
+      };
+      await change.trx.updateTable('webhooks').set(next).where('id', '=', existing.id).execute();
+      return next;
+    });
+  }
+
+  async function remove(teamId: string, webhookId: string): Promise<boolean> {
+    return changes.run(async function deleteWebhook(change) {
+      const existing = await findWebhook(change.trx, teamId, webhookId.toLowerCase());
+      if (existing === undefined) return false;
+      await change.trx.deleteFrom('webhook_deliveries').where('webhook_id', '=', existing.id).execute();
+      await change.trx.deleteFrom('webhooks').where('id', '=', existing.id).execute();
+      return true;
+    });
+  }
+
+  async function deliveries(teamId: string, webhookId: string, page: Page): Promise<DeliveryList | undefined> {
+    const webhook = await findWebhookLoose(teamId, webhookId);
+    if (webhook === undefined) return undefined;
+    const base = store.db.selectFrom('webhook_deliveries').where('webhook_id', '=', webhook.id);
+    const total = Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    let query = base.selectAll();
+    if (page.after !== undefined) {
+      const anchor = await findDelivery(store.db, webhook.id, page.after.toLowerCase());
+      if (anchor === undefined) return { total, rows: [] };
+      query = query.where('sequence', page.order === 'asc' ? '>' : '<', anchor.sequence);
+    }
+    const rows = await query.orderBy('sequence', page.order).limit(page.limit).offset(page.offset).execute();
+    return { total, rows };
+  }
+
+  async function retry(teamId: string, webhookId: string, deliveryId: string): Promise<DeliveryRow | 'pending' | undefined> {
+    const webhook = await findWebhookLoose(teamId, webhookId);
+    if (webhook === undefined) return undefined;
+    const outcome = await changes.run(async function retryDelivery(change) {
+      const delivery = await findDelivery(change.trx, webhook.id, deliveryId.toLowerCase());
+      if (delivery === undefined) return undefined;
+      if (delivery.status === 'pending') return 'pending' as const;
+      const reset = { status: 'pending' as const, next_attempt_at: change.now, claimed_until: null, queued_at: change.now };
+      await change.trx.updateTable('webhook_deliveries').set(reset).where('id', '=', delivery.id).execute();
+      return { ...delivery, ...reset };
+    });
+    if (outcome !== undefined && outcome !== 'pending') deps.onRetry();
+    return outcome;
+  }
+
+  return { list, get: findWebhookLoose, create, update, remove, deliveries, retry };
+}
+
+/**
+ * What the route schemas cannot say: the endpoint must parse as an http(s) URL. (Lengths,
+ * required fields and known event names are checked by the schemas.)
+ */
+function checkDefinition(input: WebhookInput): WebhookProblems {
+  if (input.endpoint !== undefined && !isHttpUrl(input.endpoint)) return { endpoint: 'The endpoint field must be a valid URL.' };
+  return {};
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function unique(events: string[]): WebhookEventName[] {
+  return [...new Set(events)] as WebhookEventName[];
+}

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, createPhoneRoom, liveCallIds, recordEvents } from '../helpers/rooms.js';
+import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
+import { openRoomStream } from '../helpers/sse.js';
+
+const CLIENTS = 100;
+const CALLS_PER_CLIENT = 6;
+
+describe('a roster under concurrent bridges', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => t.stop());
+
+  it('100 clients joining and leaving disjoint calls at once leave exactly the expected roster, count and stream', async () => {
+    const room = await createPhoneRoom(t.api);
+    const stream = await openRoomStream(t, room.id);
+    const snapshot = await stream.next();
+    const recorded = recordEvents(t);
+
+    // Each client: its calls join in two batches, then half of them leave, one of them twice.
+    // A second stream connects in the middle of it all, once a quarter of the clients are done.
+    const expected: string[] = [];
+    let done = 0;
+    const lateStart = waitFor(() => (done >= CLIENTS / 4 ? true : undefined), 30_000, 'a quarter of the clients').then(async () => {
+      const late = await openRoomStream(t, room.id);
+      return { late, lateSnapshot: await late.next() };
+    });
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async (_, client) => {
+        const ids = Array.from({ length: CALLS_PER_CLIENT }, (_, n) => `client${client}-call${n}`);
+        const path = `/api/v1/rooms/${room.id}/phone-participants`;
+        expect((await t.api.post(`${path}/joined`, ids.slice(0, 3).map((id) => call(id)))).status).toBe(200);
+        expect((await t.api.post(`${path}/joined`, ids.slice(3).map((id) => call(id)))).status).toBe(200);
+        expect((await t.api.post(`${path}/left`, [ids[0], ids[2], ids[4]])).status).toBe(200);
+        expect((await t.api.post(`${path}/left`, [ids[0]])).status).toBe(200);
+        expected.push(ids[1]!, ids[3]!, ids[5]!);
+        done += 1;
+      }),
+    );
+    recorded.stop();
+
+    expect(await liveCallIds(t.api, room.id)).toEqual(expected.sort());
+    expect((await t.api.get(`/api/v1/rooms/${room.id}/live`)).body.live_participants).toBe(expected.length);
+    const sessions = await t.running.services.store.db.selectFrom('sessions').selectAll().where('room_id', '=', room.id).execute();
+    expect(sessions).toEqual([expect.objectContaining({ end_time: null, live_participants: expected.length })]);
+    const rows = await t.running.services.store.db.selectFrom('participants').select(['call_id', 'leave_time']).where('room_id', '=', room.id).execute();
+    expect(rows).toHaveLength(CLIENTS * CALLS_PER_CLIENT);
+
+    // Every event numbered once, without gaps, in the order the bus delivered them.
+    const seqs = recorded.events.map((event) => event.seq);
+    expect(seqs).toEqual(seqs.map((_, index) => Number(snapshot.id) + 1 + index));
+    expect(recorded.events.filter((event) => event.name === 'participant_joined')).toHaveLength(CLIENTS * CALLS_PER_CLIENT);
+    expect(recorded.events.filter((event) => event.name === 'participant_left')).toHaveLength(CLIENTS * 3);
+
+    // A stream that watched it all, replayed, arrives at the same roster.
+    const roster = new Set<string>();
+    const total = recorded.events.length;
+    for (let received = 0; received < total; received++) {
+      const message = await stream.next();
+      expect(message.id).toBe(String(Number(snapshot.id) + 1 + received));
+      if (message.event === 'participant_joined') roster.add(message.data.participant.call_id);
+      if (message.event === 'participant_left') roster.delete(message.data.participant.call_id);
+    }
+    expect([...roster].sort()).toEqual(expected);
+    stream.close();
+
+    // The stream that joined midway: its snapshot plus what followed it is the same roster.
+    const { late, lateSnapshot } = await lateStart;
+    const lastSeq = recorded.events.at(-1)!.seq;
+    expect(Number(lateSnapshot.id)).toBeGreaterThan(Number(snapshot.id));
+    const lateRoster = new Set<string>(lateSnapshot.data.participants.map((participant: any) => participant.call_id));
+    for (let seq = Number(lateSnapshot.id) + 1; seq <= lastSeq; seq++) {
+      const message = await late.next();
+      expect(message.id).toBe(String(seq));
+      if (message.event === 'participant_joined') lateRoster.add(message.data.participant.call_id);
+      if (message.event === 'participant_left') lateRoster.delete(message.data.participant.call_id);
+    }
+    expect([...lateRoster].sort()).toEqual(expected);
+    late.close();
+  });
+
+  it('keeps concurrent batches on different rooms apart', async () => {
+    const rooms = await Promise.all([createPhoneRoom(t.api), createPhoneRoom(t.api)]);
+    await Promise.all(
+      Array.from({ length: 40 }, (_, index) => {
+        const room = rooms[index % 2]!;
+        return t.api.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [call(`shared-${Math.floor(index / 2)}`)]);
+      }),
+    );
+    const expected = Array.from({ length: 20 }, (_, index) => `shared-${index}`).sort();
+    for (const room of rooms) expect(await liveCallIds(t.api, room.id)).toEqual(expected);
+  });
+});

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '../helpers/server.js';
+import { runCli, startServeProcess, tempDataDir, type ServeProcess } from '../helpers/process.js';
+
+describe('roomline team …', () => {
+  const folder = tempDataDir();
+  const env = { ROOMLINE_DATA_DIR: folder.dataDir, LOG_LEVEL: 'warn' };
+  let server: ServeProcess;
+  beforeAll(async () => {
+    server = await startServeProcess({ ...env, LOG_LEVEL: 'info' });
+  });
+  afterAll(async () => {
+    await server.stop();
+    folder.remove();
+  });
+
+  it('team create --json prints credentials that work against the running server', async () => {
+    const result = await runCli(['team', 'create', '--name', 'Bridge CI', '--json'], env);
+    expect(result.code).toBe(0);
+    const created = JSON.parse(result.stdout);
+    expect(Object.keys(created).sort()).toEqual(['developer_key', 'name', 'team_id']);
+    expect(created.name).toBe('Bridge CI');
+
+    const teamId: string = created.team_id;
+    const key: string = created.developer_key;
+    for (const auth of [
+      { kind: 'bearer', key },
+      { kind: 'basic', teamId, key },
+      { kind: 'bearer-base64', teamId, key },
+    ] as const) {
+      expect((await createClient(server.url, auth).get('/api/v1/webhooks')).status, auth.kind).toBe(200);
+    }
+  });
+
+  it('team create without --json prints the id and key for a human', async () => {
+    const result = await runCli(['team', 'create', '--name', 'Humans'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/team id:\s+[0-9a-f-]{36}\ndeveloper key:\s+\S{20,}\nname:\s+Humans/);
+  });
+
+  it('team list shows every team, never a key', async () => {
+    const created = JSON.parse((await runCli(['team', 'create', '--name', 'Listed', '--json'], env)).stdout);
+    const listed = await runCli(['team', 'list', '--json'], env);
+    expect(listed.code).toBe(0);
+    const teams: { team_id: string; name: string; created_at: string }[] = JSON.parse(listed.stdout);
+    expect(teams).toContainEqual({ team_id: created.team_id, name: 'Listed', created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) });
+    expect(listed.stdout).not.toContain(created.developer_key);
+
+    const human = await runCli(['team', 'list'], env);
+    expect(human.stdout).toContain(`${created.team_id}  Listed`);
+    expect(human.stdout).not.toContain(created.developer_key);
+  });
+
+  it('team rotate-key makes the old key 401 and the new one 200 on the running server', async () => {
+    const created = JSON.parse((await runCli(['team', 'create', '--name', 'Rotating', '--json'], env)).stdout);
+    const rotated = await runCli(['team', 'rotate-key', created.team_id, '--json'], env);
+    expect(rotated.code).toBe(0);
+    const fresh = JSON.parse(rotated.stdout);
+    expect(fresh).toMatchObject({ team_id: created.team_id, name: 'Rotating' });
+    expect(fresh.developer_key).not.toBe(created.developer_key);
+
+    const old = await createClient(server.url, { kind: 'bearer', key: created.developer_key }).get('/api/v1/webhooks');
+    expect(old.status).toBe(401);
+    const oldBasic = await createClient(server.url, { kind: 'basic', teamId: created.team_id, key: created.developer_key }).get('/api/v1/webhooks');
+    expect(oldBasic.status).toBe(401);
+    expect((await createClient(server.url, { kind: 'bearer', key: fresh.developer_key }).get('/api/v1/webhooks')).status).toBe(200);
+  });
+
+  it('team rotate-key of an unknown team fails without changing anything', async () => {
+    const result = await runCli(['team', 'rotate-key', '00000000-0000-4000-8000-000000000000'], env);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('no team with id 00000000-0000-4000-8000-000000000000');
+  });
+
+  it('team create refuses an empty name', async () => {
+    const result = await runCli(['team', 'create', '--name', '  '], env);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('--name');
+  });
+});
+
+describe('roomline with a bad configuration', () => {
+  it('exits non-zero with a message naming the variable', async () => {
+    const folder = tempDataDir();
+    try {
+      for (const [variable, value] of [
+        ['PORT', 'abc'],
+        ['LOG_LEVEL', 'loud'],
+        ['DATABASE_URL', 'mysql://x'],
+        ['ROOMLINE_PUBLIC_URL', 'not a url'],
+      ] as const) {
+        for (const args of [['serve'], ['team', 'list']]) {
+          const result = await runCli(args, { ROOMLINE_DATA_DIR: folder.dataDir, [variable]: value });
+          expect(result.code, `${variable}=${value} ${args.join(' ')}`).not.toBe(0);
+          expect(result.stderr).toMatch(new RegExp(`^roomline: configuration error: ${variable}: `));
+        }
+      }
+    } finally {
+      folder.remove();
+    }
+  });
+
+  it('exits non-zero when the port is taken, saying so', async () => {
+    const folder = tempDataDir();
+    const first = await startServeProcess({ ROOMLINE_DATA_DIR: folder.dataDir });
+    try {
+      const port = new URL(first.url).port;
+      const second = await runCli(['serve'], { ROOMLINE_DATA_DIR: folder.dataDir, PORT: port, HOST: '127.0.0.1' });
+      expect(second.code).not.toBe(0);
+      expect(second.stderr).toContain('EADDRINUSE');
+    } finally {
+      await first.stop();
+      folder.remove();
+    }
+  });
+});

@@ -1,0 +1,174 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
+import { Receiver } from '../helpers/receiver.js';
+import { verifySignature } from '../../src/webhooks/signature.js';
+import { EVENT_NAMES } from '../../src/bus/events.js';
+
+/** Sequence numbers of the accepted requests, in arrival order. */
+const sequences = (receiver: Receiver) => receiver.accepted.map((r) => Number(r.headers['x-roomline-sequence']));
+
+describe('webhook delivery', () => {
+  let t: TestServer;
+  let receiver: Receiver;
+
+  beforeAll(async () => {
+    t = await startTestServer({ webhookDispatch: { timeoutMs: 300, retryBaseMs: 20, retryMaxMs: 200, pollMs: 50 } });
+  });
+  afterAll(async () => t.stop());
+  afterEach(async () => receiver?.stop());
+
+  async function setUp(events: readonly string[] = EVENT_NAMES, authorization = 'Bearer receiver-secret') {
+    receiver = new Receiver();
+    await receiver.start();
+    const hook = await t.api.post('/api/v1/webhooks', { endpoint: receiver.url, name: 'Bridge', events, authorization_header: authorization });
+    expect(hook.status).toBe(200);
+    const room = await t.api.post('/api/v1/rooms', { telephony_enabled: true });
+    expect(room.status).toBe(200);
+    return { webhookId: hook.body.id as string, roomId: room.body.id as string };
+  }
+
+  it('sends joins, mutes, hands, leaves and the session in order, with the DS body and roomline headers', async () => {
+    const { roomId } = await setUp();
+    const base = `/api/v1/rooms/${roomId}/phone-participants`;
+    expect((await t.api.post(`${base}/joined`, [{ call_id: 'call-1', name: 'Ann', caller_number: '+15550001' }])).status).toBe(200);
+    expect((await t.api.post(`${base}/joined`, [{ call_id: 'call-2', caller_number: '+15550002' }])).status).toBe(200);
+    expect((await t.api.post(`${base}/call-1/mute`)).status).toBe(200);
+    expect((await t.api.post(`${base}/call-2/raise-hand`)).status).toBe(200);
+    expect((await t.api.post(`${base}/call-2/lower-hand`)).status).toBe(200);
+    expect((await t.api.post(`${base}/call-1/unmute`)).status).toBe(200);
+    expect((await t.api.post(`${base}/left`, ['call-1', 'call-2'])).status).toBe(200);
+
+    await waitFor(() => (receiver.accepted.length >= 10 ? true : undefined), 10_000, 'ten deliveries');
+    const received = receiver.accepted;
+    const names = received.map((r) => r.json.event);
+    expect(names).toEqual([
+      'session_started',
+      'participant_joined',
+      'participant_joined',
+      'phone_participant_muted',
+      'participant_hand_raised',
+      'participant_hand_lowered',
+      'phone_participant_unmuted',
+      'participant_left',
+      'participant_left',
+      'session_ended',
+    ]);
+    expect(sequences(receiver)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(new Set(received.map((r) => r.headers['x-roomline-event-id'])).size).toBe(10);
+
+    for (const request of received) {
+      expect(request.headers.authorization).toBe('Bearer receiver-secret');
+      expect(request.headers['content-type']).toBe('application/json');
+      expect(verifySignature(t.teamA.developer_key, request.body, String(request.headers['x-roomline-signature']))).toBe(true);
+      expect(Object.keys(request.json).sort()).toEqual(['data', 'event', 'timestamp']);
+      expect(request.json.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      expect(request.json.data.room_id).toBe(roomId);
+    }
+
+    const [started, joined1, joined2, muted, , , , left1] = received.map((r) => r.json.data);
+    expect(started.session_id).toEqual(expect.any(String));
+    expect(joined1).toMatchObject({ call_id: 'call-1', caller_number: '+15550001', name: 'Ann', type: 'phone', session_id: started.session_id });
+    expect(joined1.participant_id).toEqual(expect.any(String));
+    expect(joined2).toMatchObject({ call_id: 'call-2', caller_number: '+15550002', type: 'phone' });
+    expect(muted).toMatchObject({ call_id: 'call-1', room_id: roomId });
+    expect(left1).toMatchObject({ call_id: 'call-1', participant_id: joined1.participant_id, reason: 'left' });
+    expect(left1.leave_time).toEqual(expect.any(String));
+    const ended = received[9]!.json.data;
+    expect(ended).toMatchObject({ session_id: started.session_id, room_id: roomId });
+  });
+
+  it('delivers only subscribed events, and none of another team', async () => {
+    const { roomId } = await setUp(['participant_left']);
+    const other = await t.apiB.post('/api/v1/rooms', { telephony_enabled: true });
+    const base = `/api/v1/rooms/${roomId}/phone-participants`;
+    await t.api.post(`${base}/joined`, [{ call_id: 'x-1', name: 'Bo' }]);
+    await t.apiB.post(`/api/v1/rooms/${other.body.id}/phone-participants/joined`, [{ call_id: 'b-1', name: 'Other' }]);
+    await t.apiB.post(`/api/v1/rooms/${other.body.id}/phone-participants/left`, ['b-1']);
+    await t.api.post(`${base}/left`, ['x-1']);
+    await waitFor(() => (receiver.accepted.length >= 1 ? true : undefined), 10_000, 'one delivery');
+    // The later left of team A arrives; the earlier one of team B never does.
+    expect(receiver.accepted.map((r) => [r.json.event, r.json.data.call_id])).toEqual([['participant_left', 'x-1']]);
+  });
+
+  it('survives refusal, errors and a slow receiver: every event arrives, in order, repeats only as retries', async () => {
+    const { roomId, webhookId } = await setUp(['participant_joined', 'participant_left']);
+    const base = `/api/v1/rooms/${roomId}/phone-participants`;
+    const port = receiver.port;
+    await receiver.refuse();
+    for (let i = 0; i < 5; i++) expect((await t.api.post(`${base}/joined`, [{ call_id: `r-${i}`, name: `Caller ${i}` }])).status).toBe(200);
+
+    // Connection refused for a while: the first delivery has failed attempts recorded.
+    await waitFor(async () => {
+      const log = await t.api.get(`/api/v1/webhooks/${webhookId}/deliveries?order=asc`);
+      return log.body.data[0]?.attempts >= 2 ? true : undefined;
+    }, 10_000, 'failed attempts while refused');
+
+    receiver.port = port;
+    receiver.mode = { kind: 'fail', status: 500 };
+    await receiver.start();
+    for (let i = 0; i < 5; i++) await t.api.post(`${base}/left`, [`r-${i}`]);
+    await waitFor(() => (receiver.requests.filter((r) => r.answered === 500).length >= 2 ? true : undefined), 10_000, 'answers 500');
+
+    receiver.mode = { kind: 'slow', delayMs: 1000 };
+    await waitFor(() => (receiver.requests.filter((r) => r.answered === 0).length >= 2 ? true : undefined), 10_000, 'timeouts');
+
+    receiver.mode = { kind: 'ok' };
+    await waitFor(() => (receiver.accepted.length >= 10 ? true : undefined), 15_000, 'recovery');
+
+    const accepted = receiver.accepted;
+    expect(accepted.map((r) => `${r.json.event}:${r.json.data.call_id}`)).toEqual([
+      ...[0, 1, 2, 3, 4].map((i) => `participant_joined:r-${i}`),
+      ...[0, 1, 2, 3, 4].map((i) => `participant_left:r-${i}`),
+    ]);
+    expect(sequences(receiver)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // Every request, failed ones included, carried one of the ten event ids: repeats are retries only.
+    const ids = new Set(accepted.map((r) => r.headers['x-roomline-event-id']));
+    expect(ids.size).toBe(10);
+    for (const request of receiver.requests) expect(ids.has(request.headers['x-roomline-event-id'])).toBe(true);
+    // Nothing after an event was sent before that event was accepted.
+    let highestAccepted = 0;
+    for (const request of receiver.requests) {
+      const sequence = Number(request.headers['x-roomline-sequence']);
+      expect(sequence).toBeLessThanOrEqual(highestAccepted + 1);
+      if (request.answered >= 200 && request.answered < 300) highestAccepted = Math.max(highestAccepted, sequence);
+    }
+
+    const log = await t.api.get(`/api/v1/webhooks/${webhookId}/deliveries?order=asc`);
+    expect(log.status).toBe(200);
+    expect(log.body.total_count).toBe(10);
+    expect(log.body.data[0]).toMatchObject({ event: 'participant_joined', status: 'delivered', sequence: 1, last_status_code: 204 });
+    expect(log.body.data[0].attempts).toBeGreaterThan(1);
+  });
+
+  it('gives up after the retry window and lets the next event through; a manual retry sends it again', async () => {
+    const slowToGiveUp = await startTestServer({ webhookDispatch: { timeoutMs: 200, retryBaseMs: 20, retryMaxMs: 50, pollMs: 20, giveUpAfterMs: 300 } });
+    try {
+      receiver = new Receiver();
+      await receiver.start();
+      receiver.mode = { kind: 'fail', status: 503 };
+      const hook = await slowToGiveUp.api.post('/api/v1/webhooks', { endpoint: receiver.url, events: ['participant_joined'] });
+      const room = await slowToGiveUp.api.post('/api/v1/rooms', { telephony_enabled: true });
+      await slowToGiveUp.api.post(`/api/v1/rooms/${room.body.id}/phone-participants/joined`, [{ call_id: 'g-1', name: 'First' }]);
+      const log = () => slowToGiveUp.api.get(`/api/v1/webhooks/${hook.body.id}/deliveries?order=asc`);
+      const failed = await waitFor(async () => {
+        const first = (await log()).body.data[0];
+        return first?.status === 'failed' ? first : undefined;
+      }, 10_000, 'the delivery to be given up');
+      expect(failed.last_status_code).toBe(503);
+
+      receiver.mode = { kind: 'ok' };
+      await slowToGiveUp.api.post(`/api/v1/rooms/${room.body.id}/phone-participants/joined`, [{ call_id: 'g-2', name: 'Second' }]);
+      await waitFor(() => (receiver.accepted.length === 1 ? true : undefined), 10_000, 'the next event');
+      expect(receiver.accepted[0]!.json.data.call_id).toBe('g-2');
+
+      const retried = await slowToGiveUp.api.post(`/api/v1/webhooks/${hook.body.id}/deliveries/${failed.id}/retry`);
+      expect(retried.status).toBe(200);
+      expect(retried.body.status).toBe('pending');
+      await waitFor(() => (receiver.accepted.length === 2 ? true : undefined), 10_000, 'the retried event');
+      expect(receiver.accepted[1]!.json.data.call_id).toBe('g-1');
+      expect(receiver.accepted[1]!.headers['x-roomline-event-id']).toBe(failed.event_id);
+    } finally {
+      await slowToGiveUp.stop();
+    }
+  });
+});

@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { EVENT_NAMES } from '../../src/bus/events.js';
+
+describe('webhooks API', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => t.stop());
+
+  it('lists the event names', async () => {
+    const response = await t.api.get('/api/v1/events');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual([...EVENT_NAMES]);
+  });
+
+  it('creates, reads, lists, updates and deletes a webhook in the DS shape', async () => {
+    const created = await t.api.post('/api/v1/webhooks', {
+      endpoint: 'https://bridge.example/hooks',
+      name: 'Bridge hook',
+      authorization_header: 'Bearer abc',
+      events: ['participant_joined', 'participant_left'],
+    });
+    expect(created.status).toBe(200);
+    expect(created.body).toEqual({
+      id: expect.any(String),
+      endpoint: 'https://bridge.example/hooks',
+      authorization_header: 'Bearer abc',
+      name: 'Bridge hook',
+      events: ['participant_joined', 'participant_left'],
+      created_at: expect.stringMatching(/Z$/),
+      updated_at: expect.stringMatching(/Z$/),
+    });
+    const id = created.body.id;
+    expect((await t.api.get(`/api/v1/webhooks/${id}`)).body).toEqual(created.body);
+
+    const patched = await t.api.patch(`/api/v1/webhooks/${id}`, { events: ['phone_participant_muted'], name: 'Renamed' });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ events: ['phone_participant_muted'], name: 'Renamed', endpoint: 'https://bridge.example/hooks' });
+
+    const list = await t.api.get('/api/v1/webhooks');
+    expect(list.body.total_count).toBe(1);
+    expect(list.body.data[0].id).toBe(id);
+
+    expect((await t.api.delete(`/api/v1/webhooks/${id}`)).status).toBe(204);
+    expect((await t.api.get(`/api/v1/webhooks/${id}`)).status).toBe(404);
+  });
+
+  it('paginates with limit, offset, order and after', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const response = await t.apiB.post('/api/v1/webhooks', { endpoint: `https://h${i}.example/x`, events: ['participant_left'] });
+      ids.push(response.body.id);
+    }
+    const asc = await t.apiB.get('/api/v1/webhooks?order=asc&limit=2');
+    expect(asc.body.total_count).toBe(4);
+    expect(asc.body.data.map((w: any) => w.id)).toEqual(ids.slice(0, 2));
+    const after = await t.apiB.get(`/api/v1/webhooks?order=asc&after=${ids[1]}`);
+    expect(after.body.data.map((w: any) => w.id)).toEqual(ids.slice(2));
+    const desc = await t.apiB.get('/api/v1/webhooks?offset=1&limit=1');
+    expect(desc.body.data.map((w: any) => w.id)).toEqual([ids[2]]);
+    for (const id of ids) await t.apiB.delete(`/api/v1/webhooks/${id}`);
+  });
+
+  it('refuses invalid definitions with field paths and changes nothing', async () => {
+    const cases: [unknown, string[]][] = [
+      [{}, ['endpoint', 'events']],
+      [{ endpoint: 'not a url', events: ['participant_left'] }, ['endpoint']],
+      [{ endpoint: 'ftp://files.example/x', events: ['participant_left'] }, ['endpoint']],
+      [{ endpoint: 'https://a.example/' + 'x'.repeat(100), events: ['participant_left'] }, ['endpoint']],
+      [{ endpoint: 'https://a.example/x', events: [] }, ['events']],
+      [{ endpoint: 'https://a.example/x', events: ['participant_left', 'no_such_event'] }, ['events.1']],
+      [{ endpoint: 'https://a.example/x', events: ['participant_left'], name: 'ab' }, ['name']],
+      [{ endpoint: 'https://a.example/x', events: ['participant_left'], colour: 'red' }, ['colour']],
+      [{ endpoint: 42, events: 'participant_left' }, ['endpoint', 'events']],
+    ];
+    for (const [body, fields] of cases) {
+      const response = await t.api.post('/api/v1/webhooks', body);
+      expect(response.status, JSON.stringify(body)).toBe(422);
+      expect(Object.keys(response.body.errors).sort(), JSON.stringify(body)).toEqual(fields.sort());
+      expect(response.body.message).toEqual(expect.any(String));
+    }
+    expect((await t.api.get('/api/v1/webhooks')).body.total_count).toBe(0);
+  });
+
+  it('answers another team’s webhook as 404 on every route', async () => {
+    const created = await t.api.post('/api/v1/webhooks', { endpoint: 'https://a.example/x', events: ['participant_left'] });
+    const id = created.body.id;
+    expect((await t.apiB.get(`/api/v1/webhooks/${id}`)).status).toBe(404);
+    expect((await t.apiB.patch(`/api/v1/webhooks/${id}`, { name: 'Mine now' })).status).toBe(404);
+    expect((await t.apiB.delete(`/api/v1/webhooks/${id}`)).status).toBe(404);
+    expect((await t.apiB.get(`/api/v1/webhooks/${id}/deliveries`)).status).toBe(404);
+    expect((await t.apiB.get('/api/v1/webhooks')).body.data.map((w: any) => w.id)).not.toContain(id);
+    expect((await t.api.get(`/api/v1/webhooks/${id}`)).body.name).toBeNull();
+    await t.api.delete(`/api/v1/webhooks/${id}`);
+  });
+});
