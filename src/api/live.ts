@@ -1,6 +1,6 @@
 import { Type, type TSchema } from 'typebox';
-import { errorResponses, fieldError, notFound } from './errors.js';
-import { ListOf, ListQuery, pageFrom } from './pagination.js';
+import { errorResponses, notFound } from './errors.js';
+import { invalidAfter, ListOf, ListQuery, pageFrom } from './pagination.js';
 import { RoomParams } from './phone-participants.js';
 import type { Api, RouteOptions } from './types.js';
 
@@ -35,7 +35,6 @@ const LiveRoomCount = LiveRoom(Type.Integer());
 const LiveRoomParticipants = LiveRoom(Type.Array(LiveParticipant));
 
 const TAGS = ['Live'];
-const invalidAfter = () => fieldError('after', 'The selected after is invalid.');
 
 /**
  * Who is in the team's rooms right now. The all-rooms lists leave out rooms nobody is in; a

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
+import { fieldError, type ApiError } from './errors.js';
 
 /**
  * The DS list parameters, shared by every list: `limit` (default and maximum 100), `offset`,
@@ -35,4 +36,9 @@ export interface Page {
 
 export function pageFrom(query: ListQuery): Page {
   return { limit: query.limit ?? 100, offset: query.offset ?? 0, order: query.order ?? 'desc', after: query.after };
+}
+
+/** The 422 for an `after` that names nothing in the list. */
+export function invalidAfter(): ApiError {
+  return fieldError('after', 'The selected after is invalid.');
 }

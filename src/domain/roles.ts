@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import { ApiError, fieldError, notFound, validationError, type FieldErrors } from '../api/errors.js';
+import { invalidAfter } from '../api/pagination.js';
 import type { Database } from '../store/schema.js';
 import type { Executor } from '../store/store.js';
-import { countRoomsUsingRole, readTeamRoomSettings, writeTeamRoomSettings, type PageWindow } from '../store/repos/rooms.js';
+import { countRoomsUsingRole, readTeamRoomSettings, writeTeamRoomSettings } from '../store/repos/rooms.js';
+import type { PageWindow } from '../store/repos/paging.js';
 import {
   deleteRole,
   findRole,
@@ -61,7 +63,7 @@ export function createRoleService(deps: CoreDeps): RoleService {
 
   async function list(teamId: string, window: PageWindow, after: string | undefined): Promise<{ total: number; roles: Role[] }> {
     const afterRow = after === undefined ? undefined : await findRole(store.db, teamId, after);
-    if (after !== undefined && afterRow === undefined) throw fieldError('after', 'The selected after is invalid.');
+    if (after !== undefined && afterRow === undefined) throw invalidAfter();
     const { total, rows } = await pageRoles(store.db, teamId, window, afterRow);
     const defaultRoleId = await teamDefaultRoleId(store.db, teamId);
     return { total, roles: rows.map((row) => toRole(row, defaultRoleId)) };

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ApiError, fieldError, notFound, validationError } from '../api/errors.js';
+import { invalidAfter } from '../api/pagination.js';
 import { listTeamRoles, type RoleRow } from '../store/repos/roles.js';
 import {
   deleteRoom,
@@ -16,9 +17,9 @@ import {
   roomRoleIds,
   roomTags,
   updateRoom,
-  type PageWindow,
   type RoomRow,
 } from '../store/repos/rooms.js';
+import type { PageWindow } from '../store/repos/paging.js';
 import type { Executor } from '../store/store.js';
 import type { Change } from './changes.js';
 import { leaveEveryone, lockRosterRoom } from './roster-changes.js';
@@ -102,7 +103,7 @@ export function createRoomService(deps: CoreDeps): RoomService {
 
   async function list(teamId: string, filter: RoomListFilter): Promise<{ total: number; rooms: Room[] }> {
     const after = filter.after === undefined ? undefined : await findRoom(store.db, teamId, filter.after);
-    if (filter.after !== undefined && after === undefined) throw fieldError('after', 'The selected after is invalid.');
+    if (filter.after !== undefined && after === undefined) throw invalidAfter();
     const { total, rows } = await listRooms(store.db, teamId, { tags: filter.tags, window: filter.window, after });
     return { total, rooms: await describeRooms(store.db, teamId, rows) };
   }

@@ -4,7 +4,8 @@ import type { ChangeRunner } from '../domain/changes.js';
 import type { Clock } from '../domain/clock.js';
 import type { Store } from '../store/store.js';
 import { countWebhooks, findDelivery, findWebhook, type DeliveryRow, type WebhookRow } from '../store/repos/webhooks.js';
-import type { Page } from '../api/pagination.js';
+import { invalidAfter, type Page } from '../api/pagination.js';
+import { pageByCreation, type PageCursor } from '../store/repos/paging.js';
 
 export interface WebhookInput {
   endpoint?: string;
@@ -46,18 +47,13 @@ export function createWebhookService(deps: { store: Store; changes: ChangeRunner
   async function list(teamId: string, page: Page): Promise<WebhookList> {
     const base = store.db.selectFrom('webhooks').where('team_id', '=', teamId);
     const total = Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    let query = base.selectAll();
+    let cursor: PageCursor | undefined;
     if (page.after !== undefined) {
       const anchor = await findWebhookLoose(teamId, page.after);
-      if (anchor === undefined) return { total, rows: [] };
-      query = query.where((eb) =>
-        page.order === 'asc'
-          ? eb.or([eb('created_at', '>', anchor.created_at), eb.and([eb('created_at', '=', anchor.created_at), eb('id', '>', anchor.id)])])
-          : eb.or([eb('created_at', '<', anchor.created_at), eb.and([eb('created_at', '=', anchor.created_at), eb('id', '<', anchor.id)])]),
-      );
+      if (anchor === undefined) throw invalidAfter();
+      cursor = { createdAt: anchor.created_at, key: anchor.id };
     }
-    const rows = await query.orderBy('created_at', page.order).orderBy('id', page.order).limit(page.limit).offset(page.offset).execute();
-    return { total, rows };
+    return { total, rows: await pageByCreation(base.selectAll(), page, 'id', cursor).execute() };
   }
 
   async function findWebhookLoose(teamId: string, webhookId: string): Promise<WebhookRow | undefined> {
@@ -124,7 +120,7 @@ export function createWebhookService(deps: { store: Store; changes: ChangeRunner
     let query = base.selectAll();
     if (page.after !== undefined) {
       const anchor = await findDelivery(store.db, webhook.id, page.after.toLowerCase());
-      if (anchor === undefined) return { total, rows: [] };
+      if (anchor === undefined) throw invalidAfter();
       query = query.where('sequence', page.order === 'asc' ? '>' : '<', anchor.sequence);
     }
     const rows = await query.orderBy('sequence', page.order).limit(page.limit).offset(page.offset).execute();

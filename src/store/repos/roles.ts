@@ -1,6 +1,6 @@
 import type { Executor } from '../store.js';
 import type { RoleTable } from '../schema.js';
-import { pageByCreation, type PageWindow } from './rooms.js';
+import { pageByCreation, type PageWindow } from './paging.js';
 
 export type RoleRow = RoleTable;
 

@@ -1,5 +1,6 @@
 import type { Executor } from '../store.js';
-import { pageByCreation, type PageWindow, type RoomRow } from './rooms.js';
+import { pageByCreation, type PageWindow } from './paging.js';
+import type { RoomRow } from './rooms.js';
 import type { ParticipantActivityTable, ParticipantTable, SessionTable } from '../schema.js';
 
 export type ParticipantRow = ParticipantTable;
