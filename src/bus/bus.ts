@@ -18,10 +18,11 @@ export interface Bus {
   describe(): string;
 }
 
-/** The one place the bus is chosen. */
+/** The one place the bus is chosen: Redis when REDIS_URL is set, in-process otherwise. */
 export async function createBus(config: Config, logger: Logger): Promise<Bus> {
   if (config.redisUrl !== undefined) {
-    logger.warn('REDIS_URL is set but this build has no Redis bus yet: using the in-process bus');
+    const { RedisBus } = await import('./redis-bus.js');
+    return RedisBus.connect(config.redisUrl, config.redisPrefix, logger);
   }
   return new LocalBus(logger);
 }

@@ -13,6 +13,8 @@ export interface Config {
   /** postgres://… selects cluster mode (a later capability); unset means embedded SQLite. */
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  /** Prefix of roomline's Redis keys and channels: one per cluster sharing a Redis server. */
+  redisPrefix: string;
   logLevel: LogLevel;
   /** Base of `room_url` and token links, without a trailing slash. */
   publicUrl: string;
@@ -74,6 +76,11 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL');
   }
 
+  const redisPrefix = read('ROOMLINE_REDIS_PREFIX') ?? 'roomline';
+  if (!/^[A-Za-z0-9:_-]{1,64}$/.test(redisPrefix)) {
+    throw new ConfigError('ROOMLINE_REDIS_PREFIX', 'must be 1–64 letters, digits, ":", "_" or "-"');
+  }
+
   const logLevel = (read('LOG_LEVEL') ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
@@ -107,6 +114,7 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     dataDir,
     databaseUrl,
     redisUrl,
+    redisPrefix,
     logLevel: logLevel as LogLevel,
     publicUrl,
     bootstrapTeam: teamId !== undefined && developerKey !== undefined ? { teamId: teamId.toLowerCase(), developerKey } : undefined,

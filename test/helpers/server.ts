@@ -6,11 +6,14 @@ import { startServer, type RunningServer } from '../../src/server.js';
 import type { Clock } from '../../src/domain/clock.js';
 import type { DispatcherOptions } from '../../src/webhooks/dispatcher.js';
 import type { TeamCredentials } from '../../src/domain/teams.js';
+import { createBackend, type BackendInstance } from './backend.js';
 
 export interface TestServer {
   url: string;
   running: RunningServer;
   dataDir: string;
+  /** Pass to startTestServer({ state }) after stop({ keepState: true }) to restart on the same data. */
+  state: TestState;
   /** Team A and team B, for isolation cases. */
   teamA: TeamCredentials;
   teamB: TeamCredentials;
@@ -20,7 +23,8 @@ export interface TestServer {
   apiB: ApiClient;
   /** A client for any credentials or none. */
   client(auth?: Auth): ApiClient;
-  stop(): Promise<void>;
+  /** Stops the server; its state is removed unless `keepState`. */
+  stop(options?: { keepState?: boolean }): Promise<void>;
 }
 
 export type Auth =
@@ -101,30 +105,66 @@ export function createClient(baseUrl: string, auth: Auth): ApiClient {
 }
 
 /** Starts the real server on port 0 with its own data folder and two teams. */
-export async function startTestServer(
-  options: { env?: Environment; clock?: Clock; webhookDispatch?: Partial<DispatcherOptions> } = {},
-): Promise<TestServer> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomline-test-'));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ROOMLINE_DATA_DIR: dataDir, ...options.env });
+/** What a test server keeps between a stop and a restart: its data folder and its backend. */
+export interface TestState {
+  dataDir: string;
+  backend: BackendInstance;
+}
+
+export interface TestServerOptions {
+  env?: Environment;
+  clock?: Clock;
+  webhookDispatch?: Partial<DispatcherOptions>;
+  /** Start on the state of a server stopped with `stop({ keepState: true })` (a restart). */
+  state?: TestState;
+}
+
+/**
+ * Starts the real server on port 0 with state of its own (a data folder; in the cluster run a
+ * fresh PostgreSQL database and Redis prefix, see backend.ts) and two teams.
+ */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const state: TestState = options.state ?? {
+    dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'roomline-test-')),
+    backend: await createBackend(),
+  };
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    ROOMLINE_DATA_DIR: state.dataDir,
+    ...state.backend.env,
+    ...options.env,
+  });
   const running = await startServer(config, { clock: options.clock, webhookDispatch: options.webhookDispatch, print: () => {} });
-  const teamA = await running.services.teams.create({ name: 'Team A' });
-  const teamB = await running.services.teams.create({ name: 'Team B' });
+  const teamA = await testTeam(running, 'Team A');
+  const teamB = await testTeam(running, 'Team B');
   const url = running.url;
   const client = (auth: Auth = { kind: 'none' }) => createClient(url, auth);
   return {
     url,
     running,
-    dataDir,
+    dataDir: state.dataDir,
+    state,
     teamA,
     teamB,
     api: client({ kind: 'bearer', key: teamA.developer_key }),
     apiB: client({ kind: 'bearer', key: teamB.developer_key }),
     client,
-    async stop() {
+    async stop(stopOptions: { keepState?: boolean } = {}) {
       await running.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (stopOptions.keepState) return;
+      await state.backend.dispose();
+      fs.rmSync(state.dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The named team: created on a first start, found again after a restart. */
+async function testTeam(running: RunningServer, name: string): Promise<TeamCredentials> {
+  const existing = (await running.services.teams.list()).find((team) => team.name === name);
+  if (existing === undefined) return running.services.teams.create({ name });
+  return { team_id: existing.id, developer_key: existing.developerKey, name: existing.name };
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
