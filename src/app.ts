@@ -11,8 +11,11 @@ import { createTeamService } from './domain/teams.js';
 import { createRoleService } from './domain/roles.js';
 import { createRoomService } from './domain/rooms.js';
 import { createRosterService } from './domain/roster.js';
-import { createRoomFeed } from './domain/room-feed.js';
+import { createRoomFeed, type RoomFeedOptions } from './domain/room-feed.js';
 import type { CoreDeps } from './domain/deps.js';
+import { createRoomTokenService } from './domain/tokens.js';
+import { createPresenceService, type PresenceOptions } from './domain/presence.js';
+import { createModerationService } from './domain/moderation.js';
 import { createOutboxHook } from './webhooks/outbox.js';
 import { createDispatcher, DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions } from './webhooks/dispatcher.js';
 import { createWebhookService } from './webhooks/webhook-service.js';
@@ -42,6 +45,10 @@ export interface AppOptions {
   logger?: Logger;
   /** Webhook delivery timing (tests shorten it). */
   webhookDispatch?: Partial<DispatcherOptions>;
+  /** Web participants' presence grace period and lease timing. */
+  presence?: Partial<PresenceOptions>;
+  /** Room feed buffering and catch-up timing (tests shorten it). */
+  feed?: Partial<RoomFeedOptions>;
 }
 
 export interface App {
@@ -74,14 +81,18 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Domain services: pure logic over the store and the bus, no HTTP.
   const core: CoreDeps = { config, logger, store, bus, clock, changes };
   const teams = createTeamService({ store, clock });
+  const rooms = createRoomService(core);
   const services: Services = {
     ...core,
     teams,
     roles: createRoleService(core),
-    rooms: createRoomService(core),
+    rooms,
     roster: createRosterService(core),
-    feed: createRoomFeed(core),
+    feed: createRoomFeed(core, options.feed),
     webhooks: createWebhookService({ store, changes, clock, onRetry: () => dispatcher.wake() }),
+    tokens: createRoomTokenService(core),
+    presence: createPresenceService(core, options.presence),
+    moderation: createModerationService({ ...core, rooms }),
   };
 
   const server = Fastify({

@@ -1,5 +1,6 @@
 import type { RoomEvent } from '../bus/events.js';
 import type { CoreDeps } from './deps.js';
+import { findRoomSeqs } from '../store/repos/roster.js';
 import { readRosterSnapshot, type RosterSnapshot } from './live-rooms.js';
 
 /** Someone watching a room: a stream, a participants panel. */
@@ -36,9 +37,15 @@ export interface RoomFeedOptions {
   retentionMs: number;
   /** How long a missing event is waited for before the watchers get a fresh snapshot instead. */
   gapTimeoutMs: number;
+  /**
+   * How often watched rooms' event numbers are compared with the database. Catches the last
+   * events of a change whose node died (or lost Redis) between its commit and its publish:
+   * no later event would reveal that gap.
+   */
+  catchUpMs: number;
 }
 
-const DEFAULTS: RoomFeedOptions = { bufferSize: 512, retentionMs: 5 * 60_000, gapTimeoutMs: 1000 };
+const DEFAULTS: RoomFeedOptions = { bufferSize: 512, retentionMs: 5 * 60_000, gapTimeoutMs: 1000, catchUpMs: 5000 };
 
 export function createRoomFeed(deps: CoreDeps, options: Partial<RoomFeedOptions> = {}): RoomFeed {
   const settings = { ...DEFAULTS, ...options };
@@ -48,6 +55,21 @@ export function createRoomFeed(deps: CoreDeps, options: Partial<RoomFeedOptions>
   const unsubscribe = deps.bus.subscribe(function routeEvent(event) {
     if (event.roomId !== null) channels.get(event.roomId)?.receive(event);
   });
+
+  const catchUpTimer = setInterval(function catchUpWatchedRooms() {
+    const watched = [...channels.values()].filter((channel) => channel.watcherCount() > 0);
+    if (watched.length === 0) return;
+    findRoomSeqs(deps.store.db, watched.map((channel) => channel.roomId)).then(
+      (seqs) => {
+        for (const channel of watched) {
+          const seq = seqs.get(channel.roomId);
+          if (seq !== undefined) channel.catchUp(seq);
+        }
+      },
+      (error: unknown) => deps.logger.warn({ err: error }, 'could not compare room event numbers'),
+    );
+  }, settings.catchUpMs);
+  catchUpTimer.unref();
 
   function channelFor(roomId: string): RoomChannel {
     let channel = channels.get(roomId);
@@ -71,6 +93,7 @@ export function createRoomFeed(deps: CoreDeps, options: Partial<RoomFeedOptions>
     },
     watcherCount: (roomId) => channels.get(roomId)?.watcherCount() ?? 0,
     close() {
+      clearInterval(catchUpTimer);
       unsubscribe();
       for (const channel of channels.values()) channel.dispose();
       channels.clear();
@@ -99,9 +122,11 @@ class RoomChannel {
   private gapTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private resyncing = false;
+  /** The database's event number at the last catch-up check, when this feed was behind it. */
+  private behindAt: number | undefined;
 
   constructor(
-    private readonly roomId: string,
+    readonly roomId: string,
     private readonly settings: RoomFeedOptions,
     private readonly readSnapshot: SnapshotReader,
     private readonly logger: CoreDeps['logger'],
@@ -161,6 +186,24 @@ class RoomChannel {
     if (this.delivered !== undefined && event.seq <= this.delivered) return;
     this.held.set(event.seq, event);
     if (this.delivered !== undefined && !this.resyncing) this.drain();
+  }
+
+  /**
+   * Compares the room's event number in the database with what was delivered. Behind at two
+   * checks in a row (not just an event between its commit and its publish): start over from a
+   * snapshot.
+   */
+  catchUp(databaseSeq: number): void {
+    if (this.delivered === undefined || this.resyncing || databaseSeq <= this.delivered) {
+      this.behindAt = undefined;
+      return;
+    }
+    if (this.behindAt !== undefined && this.delivered < this.behindAt) {
+      this.behindAt = undefined;
+      void this.resync();
+      return;
+    }
+    this.behindAt = databaseSeq;
   }
 
   dispose(): void {

@@ -5,6 +5,7 @@ import { loadConfig, type Environment } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import type { Clock } from '../../src/domain/clock.js';
 import type { DispatcherOptions } from '../../src/webhooks/dispatcher.js';
+import type { RoomFeedOptions } from '../../src/domain/room-feed.js';
 import type { TeamCredentials } from '../../src/domain/teams.js';
 import { createBackend, type BackendInstance } from './backend.js';
 
@@ -115,6 +116,7 @@ export interface TestServerOptions {
   env?: Environment;
   clock?: Clock;
   webhookDispatch?: Partial<DispatcherOptions>;
+  feed?: Partial<RoomFeedOptions>;
   /** Start on the state of a server stopped with `stop({ keepState: true })` (a restart). */
   state?: TestState;
 }
@@ -136,7 +138,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...state.backend.env,
     ...options.env,
   });
-  const running = await startServer(config, { clock: options.clock, webhookDispatch: options.webhookDispatch, print: () => {} });
+  const running = await startServer(config, { clock: options.clock, webhookDispatch: options.webhookDispatch, feed: options.feed, print: () => {} });
   const teamA = await testTeam(running, 'Team A');
   const teamB = await testTeam(running, 'Team B');
   const url = running.url;

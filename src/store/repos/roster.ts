@@ -29,6 +29,16 @@ export async function findRoomSeq(db: Executor, roomId: string): Promise<number 
   return row === undefined ? undefined : Number(row.event_seq);
 }
 
+/** The last event number of each of these rooms (rooms that no longer exist are absent). */
+export async function findRoomSeqs(db: Executor, roomIds: readonly string[]): Promise<Map<string, number>> {
+  const seqs = new Map<string, number>();
+  for (let start = 0; start < roomIds.length; start += 500) {
+    const rows = await db.selectFrom('rooms').select(['id', 'event_seq']).where('id', 'in', roomIds.slice(start, start + 500)).execute();
+    for (const row of rows) seqs.set(row.id, Number(row.event_seq));
+  }
+  return seqs;
+}
+
 export async function findRoleName(db: Executor, roleId: string): Promise<string | undefined> {
   const row = await db.selectFrom('roles').select('name').where('id', '=', roleId).executeTakeFirst();
   return row?.name;
