@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Bus, EventListener } from './bus.js';
+import { deliverToListeners } from './listeners.js';
 import type { RoomEvent } from './events.js';
 
 /**
@@ -12,16 +13,7 @@ export class LocalBus implements Bus {
   constructor(private readonly logger: Logger) {}
 
   async publish(events: readonly RoomEvent[]): Promise<void> {
-    for (const event of events) {
-      for (const listener of this.listeners) {
-        try {
-          listener(event);
-        } catch (error) {
-          // One broken listener must not keep the event from the others.
-          this.logger.error({ err: error, event: event.name }, 'event listener failed');
-        }
-      }
-    }
+    deliverToListeners(this.listeners, events, this.logger);
   }
 
   subscribe(listener: EventListener): () => void {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Bus, EventListener } from './bus.js';
+import { deliverToListeners } from './listeners.js';
 import type { RoomEvent } from './events.js';
 
 /** The pub/sub channel every node publishes committed events on, under the configured prefix. */
@@ -89,14 +90,6 @@ export class RedisBus implements Bus {
   }
 
   private deliver(events: readonly RoomEvent[]): void {
-    for (const event of events) {
-      for (const listener of this.listeners) {
-        try {
-          listener(event);
-        } catch (error) {
-          this.logger.error({ err: error, event: event.name }, 'event listener failed');
-        }
-      }
-    }
+    deliverToListeners(this.listeners, events, this.logger);
   }
 }
