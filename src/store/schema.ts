@@ -13,8 +13,10 @@ export interface Database {
   participants: ParticipantTable;
   participant_activity: ParticipantActivityTable;
   call_tombstones: CallTombstoneTable;
+  room_history: RoomHistoryTable;
   webhooks: WebhookTable;
   webhook_deliveries: WebhookDeliveryTable;
+  web_presence: WebPresenceTable;
 }
 
 /** 0 or 1: how both dialects store a boolean. */
@@ -131,6 +133,18 @@ export interface CallTombstoneTable {
   left_at: number;
 }
 
+/** A room as it was when one of its sessions last started or ended: what its history shows once it is deleted. */
+export interface RoomHistoryTable {
+  room_id: string;
+  team_id: string;
+  friendly_url: string;
+  description: string | null;
+  external_id: string | null;
+  privacy: string;
+  max_participants: number;
+  recorded_at: number;
+}
+
 export interface WebhookTable {
   id: string;
   team_id: string;
@@ -141,6 +155,8 @@ export interface WebhookTable {
   events: string;
   /** The sequence number of the webhook's last enqueued delivery (X-Roomline-Sequence). */
   last_sequence: number;
+  /** Every delivery numbered up to this one is settled (delivered or given up); the next is the queue's head. */
+  settled_through: number;
   created_at: number;
   updated_at: number;
 }
@@ -169,4 +185,15 @@ export interface WebhookDeliveryTable {
   created_at: number;
   /** When the delivery entered its queue: its event's time, or the time of a manual retry. Giving up counts from here. */
   queued_at: number;
+}
+
+/** A web participant's presence: the credential its room page acts with, and its lease. */
+export interface WebPresenceTable {
+  participant_id: string;
+  team_id: string;
+  room_id: string;
+  /** sha256 (hex) of the participant credential's secret. */
+  credential_hash: string;
+  /** Renewed while a node holds the participant's live connection; past it, the participant leaves. */
+  lease_expires_at: number;
 }

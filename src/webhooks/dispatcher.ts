@@ -139,15 +139,16 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     const delivered = statusCode !== null && statusCode >= 200 && statusCode < 300;
     if (!delivered && error === null) error = `HTTP ${statusCode}`;
     const givenUp = !delivered && now - delivery.queued_at >= options.giveUpAfterMs;
-    await recordAttempt(store.db, delivery.id, {
-      status: delivered ? 'delivered' : givenUp ? 'failed' : 'pending',
+    const outcome = {
+      status: delivered ? ('delivered' as const) : givenUp ? ('failed' as const) : ('pending' as const),
       attempts,
       next_attempt_at: delivered || givenUp ? now : now + retryDelay(attempts),
       last_status_code: statusCode,
       last_error: delivered ? null : error,
       last_attempt_at: now,
       delivered_at: delivered ? now : null,
-    });
+    };
+    await store.transaction((trx) => recordAttempt(trx, delivery, outcome));
     if (!delivered) {
       logger.info({ delivery: delivery.id, webhook: webhook.id, attempts, status: statusCode, error, givenUp }, 'webhook attempt failed');
     }

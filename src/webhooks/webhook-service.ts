@@ -3,7 +3,7 @@ import type { WebhookEventName } from '../bus/events.js';
 import type { ChangeRunner } from '../domain/changes.js';
 import type { Clock } from '../domain/clock.js';
 import type { Store } from '../store/store.js';
-import { countWebhooks, findDelivery, findWebhook, type DeliveryRow, type WebhookRow } from '../store/repos/webhooks.js';
+import { countWebhooks, findDelivery, findWebhook, insertDeliveries, takeSequences, type DeliveryRow, type WebhookRow } from '../store/repos/webhooks.js';
 import { invalidAfter, type Page } from '../api/pagination.js';
 import { pageByCreation, type PageCursor } from '../store/repos/paging.js';
 
@@ -37,7 +37,7 @@ export interface WebhookService {
   update(teamId: string, webhookId: string, input: WebhookInput): Promise<WebhookRow | WebhookProblems | undefined>;
   remove(teamId: string, webhookId: string): Promise<boolean>;
   deliveries(teamId: string, webhookId: string, page: Page): Promise<DeliveryList | undefined>;
-  /** Puts a settled delivery back at the head of its webhook's queue; undefined when not found. */
+  /** Sends a settled delivery's event again, as a new delivery at the back of its webhook's queue; undefined when not found. */
   retry(teamId: string, webhookId: string, deliveryId: string): Promise<DeliveryRow | 'pending' | undefined>;
 }
 
@@ -75,6 +75,7 @@ export function createWebhookService(deps: { store: Store; changes: ChangeRunner
         authorization_header: input.authorization_header ?? null,
         events: JSON.stringify(unique(input.events!)),
         last_sequence: 0,
+        settled_through: 0,
         created_at: change.now,
         updated_at: change.now,
       };
@@ -134,9 +135,24 @@ export function createWebhookService(deps: { store: Store; changes: ChangeRunner
       const delivery = await findDelivery(change.trx, webhook.id, deliveryId.toLowerCase());
       if (delivery === undefined) return undefined;
       if (delivery.status === 'pending') return 'pending' as const;
-      const reset = { status: 'pending' as const, next_attempt_at: change.now, claimed_until: null, queued_at: change.now };
-      await change.trx.updateTable('webhook_deliveries').set(reset).where('id', '=', delivery.id).execute();
-      return { ...delivery, ...reset };
+      // Sent again as a new delivery at the back of the queue: the same event (id and body),
+      // a new sequence number, so the webhook's order stays what the receiver has seen.
+      const again: DeliveryRow = {
+        ...delivery,
+        id: randomUUID(),
+        sequence: await takeSequences(change.trx, webhook.id, 1),
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: change.now,
+        claimed_until: null,
+        last_status_code: null,
+        last_error: null,
+        last_attempt_at: null,
+        delivered_at: null,
+        queued_at: change.now,
+      };
+      await insertDeliveries(change.trx, [again]);
+      return again;
     });
     if (outcome !== undefined && outcome !== 'pending') deps.onRetry();
     return outcome;

@@ -163,10 +163,23 @@ describe('webhook delivery', () => {
 
       const retried = await slowToGiveUp.api.post(`/api/v1/webhooks/${hook.body.id}/deliveries/${failed.id}/retry`);
       expect(retried.status).toBe(200);
-      expect(retried.body.status).toBe('pending');
+      expect(retried.body).toMatchObject({ status: 'pending', event_id: failed.event_id, sequence: 3, attempts: 0 });
       await waitFor(() => (receiver.accepted.length === 2 ? true : undefined), 10_000, 'the retried event');
+      // The same event, sent again at the back of the queue.
       expect(receiver.accepted[1]!.json.data.call_id).toBe('g-1');
       expect(receiver.accepted[1]!.headers['x-roomline-event-id']).toBe(failed.event_id);
+      expect(receiver.accepted[1]!.headers['x-roomline-sequence']).toBe('3');
+      const entries = (await log()).body.data;
+      expect(entries.map((d: any) => [d.sequence, d.status])).toEqual([
+        [1, 'failed'],
+        [2, 'delivered'],
+        [3, 'delivered'],
+      ]);
+      expect((await slowToGiveUp.api.post(`/api/v1/webhooks/${hook.body.id}/deliveries/${entries[0].id}/retry`)).status).toBe(200);
+      const pendingRetry = (await slowToGiveUp.api.get(`/api/v1/webhooks/${hook.body.id}/deliveries?order=desc&limit=1`)).body.data[0];
+      if (pendingRetry.status === 'pending') {
+        expect((await slowToGiveUp.api.post(`/api/v1/webhooks/${hook.body.id}/deliveries/${pendingRetry.id}/retry`)).status).toBe(422);
+      }
     } finally {
       await slowToGiveUp.stop();
     }

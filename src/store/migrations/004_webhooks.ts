@@ -3,8 +3,10 @@ import type { Kysely } from 'kysely';
 /**
  * Webhooks and their outbox. A delivery row is written in the same transaction as the change
  * that caused its event, numbered per webhook; the dispatcher sends each webhook's rows in
- * that order. `claimed_until` is a lease, so on many nodes exactly one sends a given row and
- * a crashed node's claims expire by themselves.
+ * that order. A webhook's `settled_through` names the last of its rows that was delivered or
+ * given up, so the next one to send is found by key, however long the queue. `claimed_until`
+ * is a lease, so on many nodes exactly one sends a given row and a crashed node's claims
+ * expire by themselves.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations are written against an untyped database, as Kysely recommends
 export async function up(db: Kysely<any>): Promise<void> {
@@ -17,6 +19,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('authorization_header', 'text')
     .addColumn('events', 'text', (c) => c.notNull())
     .addColumn('last_sequence', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('settled_through', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();

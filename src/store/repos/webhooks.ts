@@ -41,26 +41,19 @@ export async function insertDeliveries(db: Executor, rows: DeliveryRow[]): Promi
 }
 
 /**
- * The first pending delivery of every webhook that is due and not leased by a sender.
- * Only a queue's head is ever sent, which is what keeps each webhook in order.
+ * The head of every webhook's queue (the delivery after `settled_through`) that is due and
+ * not leased by a sender. Only a queue's head is ever sent, which keeps each webhook in order;
+ * it is found by key, so the cost does not grow with the length of the queues.
  */
 export async function dueHeads(db: Executor, now: number, limit: number): Promise<DeliveryRow[]> {
   return db
-    .selectFrom('webhook_deliveries as d')
-    .selectAll('d')
-    .where('d.status', '=', 'pending')
-    .where((eb) =>
-      eb.not(
-        eb.exists(
-          eb
-            .selectFrom('webhook_deliveries as earlier')
-            .select('earlier.id')
-            .where('earlier.status', '=', 'pending')
-            .whereRef('earlier.webhook_id', '=', 'd.webhook_id')
-            .whereRef('earlier.sequence', '<', 'd.sequence'),
-        ),
-      ),
+    .selectFrom('webhooks as w')
+    .innerJoin('webhook_deliveries as d', (join) =>
+      join.onRef('d.webhook_id', '=', 'w.id').on((eb) => eb('d.sequence', '=', eb('w.settled_through', '+', 1))),
     )
+    .selectAll('d')
+    .whereRef('w.last_sequence', '>', 'w.settled_through')
+    .where('d.status', '=', 'pending')
     .where('d.next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', now)]))
     .orderBy('d.next_attempt_at', 'asc')
@@ -80,24 +73,36 @@ export async function claimDelivery(db: Executor, deliveryId: string, now: numbe
   return Number(result.numUpdatedRows) === 1;
 }
 
+/** Records one attempt; a settled delivery (delivered or given up) moves its webhook's head on. Run it in a transaction. */
 export async function recordAttempt(
   db: Executor,
-  deliveryId: string,
+  delivery: Pick<DeliveryRow, 'id' | 'webhook_id' | 'sequence'>,
   outcome: Pick<DeliveryRow, 'status' | 'attempts' | 'next_attempt_at' | 'last_status_code' | 'last_error' | 'last_attempt_at' | 'delivered_at'>,
 ): Promise<void> {
   await db
     .updateTable('webhook_deliveries')
     .set({ ...outcome, claimed_until: null })
-    .where('id', '=', deliveryId)
+    .where('id', '=', delivery.id)
+    .execute();
+  if (outcome.status === 'pending') return;
+  await db
+    .updateTable('webhooks')
+    .set({ settled_through: delivery.sequence })
+    .where('id', '=', delivery.webhook_id)
+    .where('settled_through', '=', delivery.sequence - 1)
     .execute();
 }
 
-/** The earliest time a pending delivery becomes due, for the dispatcher's next wake-up. */
+/** The earliest time a queue's head becomes due, for the dispatcher's next wake-up. */
 export async function nextDueTime(db: Executor): Promise<number | undefined> {
   const row = await db
-    .selectFrom('webhook_deliveries')
-    .select((eb) => eb.fn.min('next_attempt_at').as('next'))
-    .where('status', '=', 'pending')
+    .selectFrom('webhooks as w')
+    .innerJoin('webhook_deliveries as d', (join) =>
+      join.onRef('d.webhook_id', '=', 'w.id').on((eb) => eb('d.sequence', '=', eb('w.settled_through', '+', 1))),
+    )
+    .select((eb) => eb.fn.min('d.next_attempt_at').as('next'))
+    .whereRef('w.last_sequence', '>', 'w.settled_through')
+    .where('d.status', '=', 'pending')
     .executeTakeFirst();
   return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
 }
