@@ -46,13 +46,21 @@ export async function insertDeliveries(db: Executor, rows: DeliveryRow[]): Promi
  * it is found by key, so the cost does not grow with the length of the queues.
  */
 export async function dueHeads(db: Executor, now: number, limit: number): Promise<DeliveryRow[]> {
+  // Written as "(webhook, sequence) in (the heads)" so both planners start from the webhooks
+  // with a backlog and look each head up by its unique key, never scanning the pending rows.
   return db
-    .selectFrom('webhooks as w')
-    .innerJoin('webhook_deliveries as d', (join) =>
-      join.onRef('d.webhook_id', '=', 'w.id').on((eb) => eb('d.sequence', '=', eb('w.settled_through', '+', 1))),
-    )
+    .selectFrom('webhook_deliveries as d')
     .selectAll('d')
-    .whereRef('w.last_sequence', '>', 'w.settled_through')
+    .where(({ eb, refTuple, selectFrom }) =>
+      eb(
+        refTuple('d.webhook_id', 'd.sequence'),
+        'in',
+        selectFrom('webhooks as w')
+          .select((inner) => ['w.id', inner('w.settled_through', '+', 1).as('head')])
+          .whereRef('w.last_sequence', '>', 'w.settled_through')
+          .$asTuple('id', 'head'),
+      ),
+    )
     .where('d.status', '=', 'pending')
     .where('d.next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', now)]))
@@ -96,12 +104,18 @@ export async function recordAttempt(
 /** The earliest time a queue's head becomes due, for the dispatcher's next wake-up. */
 export async function nextDueTime(db: Executor): Promise<number | undefined> {
   const row = await db
-    .selectFrom('webhooks as w')
-    .innerJoin('webhook_deliveries as d', (join) =>
-      join.onRef('d.webhook_id', '=', 'w.id').on((eb) => eb('d.sequence', '=', eb('w.settled_through', '+', 1))),
-    )
+    .selectFrom('webhook_deliveries as d')
     .select((eb) => eb.fn.min('d.next_attempt_at').as('next'))
-    .whereRef('w.last_sequence', '>', 'w.settled_through')
+    .where(({ eb, refTuple, selectFrom }) =>
+      eb(
+        refTuple('d.webhook_id', 'd.sequence'),
+        'in',
+        selectFrom('webhooks as w')
+          .select((inner) => ['w.id', inner('w.settled_through', '+', 1).as('head')])
+          .whereRef('w.last_sequence', '>', 'w.settled_through')
+          .$asTuple('id', 'head'),
+      ),
+    )
     .where('d.status', '=', 'pending')
     .executeTakeFirst();
   return row?.next === null || row?.next === undefined ? undefined : Number(row.next);

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
 import { migrateToLatest } from '../migrate.js';
+import { withStatementCache } from './statement-cache.js';
 
 export interface SqliteStoreOptions {
   /** Folder of the database file; ':memory:' keeps everything in memory (tests of the store alone). */
@@ -26,7 +27,7 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
 
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'store migrated');
 
