@@ -11,6 +11,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Memory checks (the fuzz suite) measure the heap after a full collection.
+    execArgv: ['--expose-gc'],
     // Two cores here: files run two at a time, each with its own server on port 0 and its own state.
     maxWorkers: 2,
     projects: [
