@@ -1,7 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
 /** Tests that start servers through test/helpers/server.ts: they run once per backend. */
-const MATRIX = ['test/api/**/*.test.ts', 'test/webhooks/{delivery,webhooks-api}.test.ts', 'test/seed/**/*.test.ts', 'test/domain/**/*.test.ts', 'test/scenario/**/*.test.ts'];
+const MATRIX = [
+  'test/api/**/*.test.ts',
+  'test/webhooks/{delivery,webhooks-api}.test.ts',
+  'test/seed/**/*.test.ts',
+  'test/domain/**/*.test.ts',
+  'test/scenario/**/*.test.ts',
+  'test/pages/{room-page,presence,moderation}.test.ts',
+];
 /** Tests of several cluster nodes as processes. */
 const CLUSTER_ONLY = ['test/cluster/**/*.test.ts'];
 const clusterReady = Boolean(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL);

@@ -11,6 +11,9 @@ import { createTeamService } from './domain/teams.js';
 import { createRoleService } from './domain/roles.js';
 import { createRoomService } from './domain/rooms.js';
 import { createRosterService } from './domain/roster.js';
+import { createRoomHistoryHook, createSessionService, createUsageService } from './domain/sessions.js';
+import { createAttendanceService } from './domain/attendance.js';
+import { createSessionScheduler } from './domain/session-scheduler.js';
 import { createRoomFeed, type RoomFeedOptions } from './domain/room-feed.js';
 import type { CoreDeps } from './domain/deps.js';
 import { createRoomTokenService } from './domain/tokens.js';
@@ -32,9 +35,14 @@ import { phoneBridgeRoutes } from './api/phone-bridge.js';
 import { liveRoutes } from './api/live.js';
 import { liveEventsRoutes } from './api/live-events.js';
 import { unsupportedRoutes } from './api/unsupported.js';
+import { sessionsRoutes } from './api/sessions.js';
+import { participantsRoutes } from './api/participants.js';
+import { statisticsRoutes } from './api/statistics.js';
 import { eventsRoutes } from './api/events.js';
 import { webhooksRoutes } from './api/webhooks.js';
 import { openApiRoutes } from './api/openapi.js';
+import { roomTokenRoutes } from './api/room-token.js';
+import { roomPageRoutes } from './pages/room-page.js';
 import type { Services } from './services.js';
 import type { Api } from './api/types.js';
 
@@ -75,8 +83,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   // The outbox: each change writes its webhook deliveries in its own transaction; the
   // dispatcher sends them, in order per webhook, from this node (and every other node).
-  const dispatcher = createDispatcher({ store, clock, logger }, { ...DEFAULT_DISPATCHER_OPTIONS, ...config.webhooks, ...options.webhookDispatch });
-  changes.addCommitHook(createOutboxHook({ afterEnqueued: () => dispatcher.wake() }));
+  // Delivery timing (retries, leases, giving up) runs on the real clock even when tests drive
+  // the app's clock: it is about the network, not about the rooms' time.
+  const deliveryClock = systemClock;
+  const dispatcher = createDispatcher({ store, clock: deliveryClock, logger }, { ...DEFAULT_DISPATCHER_OPTIONS, ...config.webhooks, ...options.webhookDispatch });
+  changes.addCommitHook(createOutboxHook({ deliveryClock, afterEnqueued: () => dispatcher.wake() }));
+  // Session history keeps naming a room after it is deleted.
+  changes.addCommitHook(createRoomHistoryHook());
 
   // Domain services: pure logic over the store and the bus, no HTTP.
   const core: CoreDeps = { config, logger, store, bus, clock, changes };
@@ -89,9 +102,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     rooms,
     roster: createRosterService(core),
     feed: createRoomFeed(core, options.feed),
-    webhooks: createWebhookService({ store, changes, clock, onRetry: () => dispatcher.wake() }),
+    webhooks: createWebhookService({ store, changes, deliveryClock, onRetry: () => dispatcher.wake() }),
+    sessions: createSessionService(core),
+    attendance: createAttendanceService(core),
+    usage: createUsageService(core),
     tokens: createRoomTokenService(core),
-    presence: createPresenceService(core, options.presence),
+    presence: createPresenceService(core, { graceMs: config.presenceGraceMs, ...options.presence }),
     moderation: createModerationService({ ...core, rooms }),
   };
 
@@ -122,6 +138,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       api.addHook('onRequest', authenticateRequests(teams));
       await api.register(defaultSettingsRoutes, { services });
       await api.register(roomsRoutes, { services });
+      await api.register(roomTokenRoutes, { services });
       await api.register(rolesRoutes, { services });
       await api.register(phoneParticipantsRoutes, { services });
       await api.register(phoneBridgeRoutes, { services });
@@ -129,15 +146,27 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       await api.register(liveEventsRoutes, { services });
       await api.register(eventsRoutes, { services });
       await api.register(webhooksRoutes, { services });
+      await api.register(sessionsRoutes, { services });
+      await api.register(participantsRoutes, { services });
+      await api.register(statisticsRoutes, { services });
       await api.register(unsupportedRoutes, { services });
     },
     { prefix: '/api/v1' },
   );
 
+  // The room page (`/{friendly_url or id}`), its client and its own API: public, so registered last.
+  await server.register(roomPageRoutes, { services });
+
   server.addHook('onReady', async function startDispatcher() {
     dispatcher.start();
   });
+  // Sessions past their room's session_length end, including those that ran out while the server was down.
+  const sessionScheduler = createSessionScheduler(core);
+  server.addHook('onReady', async function startSessionScheduler() {
+    await sessionScheduler.start();
+  });
   server.addHook('onClose', async function closeBackends() {
+    await sessionScheduler.stop();
     await dispatcher.stop();
     await bus.close();
     await store.close();

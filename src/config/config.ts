@@ -28,6 +28,8 @@ export interface Config {
   shutdownGraceSeconds: number;
   /** Interval of the comment heartbeat on event streams, in milliseconds. */
   streamHeartbeatMs: number;
+  /** How long a web participant whose page lost its connection stays in the room (a reload within it keeps the same participant). */
+  presenceGraceMs: number;
   /** Webhook delivery timing. */
   webhooks: {
     /** One attempt's limit; a slower receiver counts as failed. */
@@ -122,6 +124,7 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     bodyLimit: parseInteger('ROOMLINE_BODY_LIMIT', read('ROOMLINE_BODY_LIMIT') ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
     shutdownGraceSeconds: parseInteger('ROOMLINE_SHUTDOWN_GRACE_SECONDS', read('ROOMLINE_SHUTDOWN_GRACE_SECONDS') ?? '10', 0, 600),
     streamHeartbeatMs: parseInteger('ROOMLINE_STREAM_HEARTBEAT_MS', read('ROOMLINE_STREAM_HEARTBEAT_MS') ?? '15000', 100, 3_600_000),
+    presenceGraceMs: parseInteger('ROOMLINE_PRESENCE_GRACE_MS', read('ROOMLINE_PRESENCE_GRACE_MS') ?? '5000', 1000, 600_000),
     webhooks: {
       timeoutMs: parseInteger('ROOMLINE_WEBHOOK_TIMEOUT_MS', read('ROOMLINE_WEBHOOK_TIMEOUT_MS') ?? '10000', 50, 120_000),
       retryBaseMs: parseInteger('ROOMLINE_WEBHOOK_RETRY_BASE_MS', read('ROOMLINE_WEBHOOK_RETRY_BASE_MS') ?? '1000', 10, 3_600_000),

@@ -96,7 +96,8 @@ export interface RoomService {
 }
 
 /** friendly_urls that would hide a server route behind a room page. */
-const RESERVED_FRIENDLY_URLS = ['api', 'docs', 'healthz', 'readyz'];
+/** First path segments the server answers itself: a room page there would be hidden. */
+export const RESERVED_FRIENDLY_URLS: readonly string[] = ['api', 'docs', 'healthz', 'readyz'];
 
 export function createRoomService(deps: CoreDeps): RoomService {
   const { store, changes } = deps;

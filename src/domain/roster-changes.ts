@@ -31,7 +31,17 @@ import { participantEventData, sessionEventData } from './participant-view.js';
  */
 
 /** Why a participant left. */
-export type LeaveReason = 'left' | 'bridge_disconnected' | 'reconciled' | 'room_deleted' | 'session_ended' | 'session_length_reached';
+export type LeaveReason =
+  | 'left'
+  | 'bridge_disconnected'
+  | 'reconciled'
+  | 'room_deleted'
+  | 'session_ended'
+  | 'session_length'
+  // A web participant whose live connection was gone for longer than the presence grace period.
+  | 'disconnected'
+  // A web participant a moderator removed from the room page.
+  | 'removed';
 
 /** Why a session ended: its last participant left, or every participant was made to leave for this reason. */
 export type SessionEndReason = 'last_participant_left' | LeaveReason;
@@ -44,6 +54,8 @@ export interface Newcomer {
   caller_number: string | null;
   device: string;
   muted: boolean;
+  /** The role to join with (a room token's); the room's default role when absent. */
+  role_id?: string;
 }
 
 /** What may change on a live participant; absent fields stay as they are. */
@@ -60,11 +72,12 @@ export function lockRosterRoom(change: Change, roomId: string): Promise<boolean>
   return lockRoom(change.trx, roomId);
 }
 
-/** Joins newcomers to the room's live session (opening it for the first one), with the room's default role. */
+/** Joins newcomers to the room's live session (opening it for the first one), each with its role or the room's default role. */
 export async function joinParticipants(change: Change, room: RoomRow, newcomers: readonly Newcomer[]): Promise<ParticipantRow[]> {
   if (newcomers.length === 0) return [];
   const session = (await findLiveSession(change.trx, room.id)) ?? (await openSession(change, room));
-  const roleName = (await findRoleName(change.trx, room.default_role_id)) ?? null;
+  const roleIds = [...new Set(newcomers.map((newcomer) => newcomer.role_id ?? room.default_role_id))];
+  const roleNames = new Map(await Promise.all(roleIds.map(async (roleId) => [roleId, (await findRoleName(change.trx, roleId)) ?? null] as const)));
   // A batch joins at one instant; its ids are handed out sorted, so ordering by (join_time, id) keeps the batch's order.
   const ids = newcomers.map(() => randomUUID()).sort();
   const rows: ParticipantRow[] = newcomers.map((newcomer, index) => ({
@@ -75,8 +88,8 @@ export async function joinParticipants(change: Change, room: RoomRow, newcomers:
     type: newcomer.type,
     name: newcomer.name,
     external_id: newcomer.external_id,
-    role_id: room.default_role_id,
-    role_name: roleName,
+    role_id: newcomer.role_id ?? room.default_role_id,
+    role_name: roleNames.get(newcomer.role_id ?? room.default_role_id) ?? null,
     call_id: newcomer.call_id,
     caller_number: newcomer.caller_number,
     device: newcomer.device,

@@ -3,6 +3,8 @@ import type { Database } from './schema.js';
 import * as initial from './migrations/001_initial.js';
 import * as liveSessions from './migrations/003_live_sessions.js';
 import * as webhooks from './migrations/004_webhooks.js';
+import * as sessionHistory from './migrations/005_session_history.js';
+import * as webPresence from './migrations/006_web_presence.js';
 
 /**
  * The migrations, in order. Listed here rather than read from a folder so the compiled
@@ -12,6 +14,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
   '003_live_sessions': liveSessions,
   '004_webhooks': webhooks,
+  '005_session_history': sessionHistory,
+  '006_web_presence': webPresence,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

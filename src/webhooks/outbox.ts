@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { RoomEvent } from '../bus/events.js';
-import { isoTime } from '../domain/clock.js';
+import { isoTime, type Clock } from '../domain/clock.js';
 import type { CommitHook } from '../domain/changes.js';
 import type { Database } from '../store/schema.js';
 import { insertDeliveries, takeSequences, webhooksForTeam, type DeliveryRow, type WebhookRow } from '../store/repos/webhooks.js';
@@ -16,7 +16,7 @@ export function webhookPayload(event: RoomEvent): string {
  * row per (subscribed webhook, event). If the change commits, its deliveries exist; if it
  * rolls back, they never did — so a committed event cannot be lost, even to kill -9.
  */
-export function createOutboxHook(options: { afterEnqueued: () => void }): CommitHook {
+export function createOutboxHook(options: { afterEnqueued: () => void; deliveryClock: Clock }): CommitHook {
   return async function enqueueDeliveries(trx: Transaction<Database>, events: readonly RoomEvent[]): Promise<void | (() => void)> {
     if (events.length === 0) return;
     const rows: DeliveryRow[] = [];
@@ -34,7 +34,7 @@ export function createOutboxHook(options: { afterEnqueued: () => void }): Commit
       for (const webhook of webhooks) {
         if (!subscribes(webhook, event.name)) continue;
         if (allowed !== null && !allowed.has(webhook.id)) continue;
-        rows.push(delivery(webhook, event));
+        rows.push(delivery(webhook, event, options.deliveryClock.now()));
       }
     }
     if (rows.length === 0) return;
@@ -76,7 +76,8 @@ async function roomWebhookFilter(trx: Transaction<Database>, roomId: string, cac
   return filter;
 }
 
-function delivery(webhook: WebhookRow, event: RoomEvent): DeliveryRow {
+/** A delivery of `event` to `webhook`, due at once (`queuedAt`, on the delivery clock). */
+function delivery(webhook: WebhookRow, event: RoomEvent, queuedAt: number): DeliveryRow {
   return {
     id: randomUUID(),
     webhook_id: webhook.id,
@@ -87,13 +88,13 @@ function delivery(webhook: WebhookRow, event: RoomEvent): DeliveryRow {
     payload: webhookPayload(event),
     status: 'pending',
     attempts: 0,
-    next_attempt_at: event.at,
+    next_attempt_at: queuedAt,
     claimed_until: null,
     last_status_code: null,
     last_error: null,
     last_attempt_at: null,
     delivered_at: null,
     created_at: event.at,
-    queued_at: event.at,
+    queued_at: queuedAt,
   };
 }

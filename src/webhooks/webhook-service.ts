@@ -41,7 +41,11 @@ export interface WebhookService {
   retry(teamId: string, webhookId: string, deliveryId: string): Promise<DeliveryRow | 'pending' | undefined>;
 }
 
-export function createWebhookService(deps: { store: Store; changes: ChangeRunner; clock: Clock; onRetry: () => void }): WebhookService {
+/**
+ * `deliveryClock` times the queue (when a retry is due, when to give up): it is the real clock
+ * even when tests drive the app's clock, since delivery timing is about the network.
+ */
+export function createWebhookService(deps: { store: Store; changes: ChangeRunner; deliveryClock: Clock; onRetry: () => void }): WebhookService {
   const { store, changes } = deps;
 
   async function list(teamId: string, page: Page): Promise<WebhookList> {
@@ -143,13 +147,13 @@ export function createWebhookService(deps: { store: Store; changes: ChangeRunner
         sequence: await takeSequences(change.trx, webhook.id, 1),
         status: 'pending',
         attempts: 0,
-        next_attempt_at: change.now,
+        next_attempt_at: deps.deliveryClock.now(),
         claimed_until: null,
         last_status_code: null,
         last_error: null,
         last_attempt_at: null,
         delivered_at: null,
-        queued_at: change.now,
+        queued_at: deps.deliveryClock.now(),
       };
       await insertDeliveries(change.trx, [again]);
       return again;

@@ -5,6 +5,7 @@ import { startServeProcess, tempDataDir, type ServeProcess } from '../helpers/pr
 import { Receiver } from '../helpers/receiver.js';
 import { createClient, waitFor, type ApiClient } from '../helpers/server.js';
 import { openEventStream } from '../helpers/sse.js';
+import { launchBrowser, participantRow, RoomPages } from '../helpers/browser.js';
 
 /** Two roomline processes on one PostgreSQL database and one Redis, as a cluster runs. */
 describe('cluster: two nodes, one PostgreSQL and one Redis', () => {
@@ -65,6 +66,22 @@ describe('cluster: two nodes, one PostgreSQL and one Redis', () => {
       expect(Number(updated.id)).toBe(Number(left.id) + 1);
     } finally {
       stream.close();
+    }
+  });
+
+  it('the room page on node B updates live for changes posted to node A', async () => {
+    const room = (await apiA.post('/api/v1/rooms', { telephony_enabled: true })).body;
+    const browser = await launchBrowser();
+    const pages = new RoomPages(browser, nodeB.url);
+    try {
+      const tab = await pages.join(`/${room.friendly_url}`, 'Watcher on B');
+      expect((await apiA.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [{ call_id: 'pa', name: 'Posted to A' }])).status).toBe(200);
+      await participantRow(tab, 'Posted to A').waitFor({ timeout: 5000 });
+      expect((await apiA.post(`/api/v1/rooms/${room.id}/phone-participants/left`, ['pa'])).status).toBe(200);
+      await participantRow(tab, 'Posted to A').waitFor({ state: 'detached', timeout: 5000 });
+    } finally {
+      await pages.close();
+      await browser.close();
     }
   });
 

@@ -4,9 +4,10 @@ import type { RoomTable } from '../schema.js';
 
 export type RoomRow = RoomTable;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A room id. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** What a friendly_url can look like (and a little more, for rooms made before the rule). */
-const FRIENDLY_URL = /^[A-Za-z0-9_-]{1,64}$/;
+export const FRIENDLY_URL = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * The team's room named by `ref`: its UUID or its friendly_url. Another team's room is

@@ -135,7 +135,7 @@ export async function pruneSettled(db: Executor, before: number): Promise<number
   const result = await db
     .deleteFrom('webhook_deliveries')
     .where('status', 'in', ['delivered', 'failed'])
-    .where('created_at', '<', before)
+    .where('queued_at', '<', before)
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -1,0 +1,69 @@
+import { useState } from 'preact/hooks';
+import type { EndReason } from '../panel-protocol.js';
+import { JoinScreen } from './join-screen.js';
+import { RoomPanel } from './room-panel.js';
+
+/** What the server put on the page, and the link's token. */
+export interface Boot {
+  roomId: string;
+  title: string;
+  locked: boolean;
+  joinScreen: boolean;
+  invitedName: string | null;
+  token: string | undefined;
+}
+
+type Phase = { kind: 'join'; auto: boolean } | { kind: 'in_room'; credential: string } | { kind: 'ended'; reason: EndReason | 'unauthorized' };
+
+/** Per browser tab: a reload finds its participant again, another tab is another participant. */
+const credentialKey = (roomId: string) => `roomline:credential:${roomId}`;
+
+const ENDINGS: Record<EndReason | 'unauthorized', string> = {
+  left: 'You left the room.',
+  removed: 'A moderator removed you from the room.',
+  disconnected: 'You were disconnected from the room.',
+  unauthorized: 'You were disconnected from the room.',
+  session_ended: 'The session has ended.',
+  room_deleted: 'This room no longer exists.',
+  other: 'You are no longer in the room.',
+};
+
+/** The room page: the join screen, then the participants panel, then why one is out. */
+export function RoomApp({ boot }: { boot: Boot }) {
+  const [phase, setPhase] = useState<Phase>(() => {
+    const credential = window.sessionStorage.getItem(credentialKey(boot.roomId));
+    if (credential !== null) return { kind: 'in_room', credential };
+    return { kind: 'join', auto: boot.invitedName !== null && !boot.joinScreen };
+  });
+
+  function joined(credential: string): void {
+    window.sessionStorage.setItem(credentialKey(boot.roomId), credential);
+    setPhase({ kind: 'in_room', credential });
+  }
+
+  function ended(reason: EndReason | 'unauthorized'): void {
+    window.sessionStorage.removeItem(credentialKey(boot.roomId));
+    setPhase({ kind: 'ended', reason });
+  }
+
+  switch (phase.kind) {
+    case 'join':
+      return <JoinScreen boot={boot} autoJoin={phase.auto} onJoined={joined} />;
+    case 'in_room':
+      return <RoomPanel title={boot.title} credential={phase.credential} onEnded={ended} />;
+    case 'ended':
+      return (
+        <section class="screen" aria-labelledby="ended-heading">
+          <h1 id="ended-heading">{boot.title}</h1>
+          <p class="notice" role="status">
+            {ENDINGS[phase.reason]}
+          </p>
+          {phase.reason !== 'room_deleted' && (
+            <button type="button" class="primary" onClick={() => setPhase({ kind: 'join', auto: false })}>
+              Join again
+            </button>
+          )}
+        </section>
+      );
+  }
+}

@@ -1,0 +1,148 @@
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { ApiError, errorResponses, fieldError, notFound } from '../api/errors.js';
+import { EmptyReply } from '../api/phone-participants.js';
+import type { Api, RouteOptions } from '../api/types.js';
+import type { ParticipantAction } from '../domain/moderation.js';
+import { liveParticipant } from '../domain/participant-view.js';
+import type { ParticipantRow } from '../store/repos/roster.js';
+import { findRoomById } from '../store/repos/room-page.js';
+import { REFUSALS } from './page-html.js';
+import { PARTICIPANT_ACTIONS, type JoinAnswer, type ParticipantActionPath } from './panel-protocol.js';
+import { PanelStream } from './panel-stream.js';
+import { panelParticipant } from './panel-view.js';
+import { deviceFromUserAgent } from './user-agent.js';
+
+/** Where the page's own calls live: outside /api/v1, and never a room page's path (one segment). */
+export const PAGE_API_PREFIX = '/room-page/api';
+
+const JoinBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'The name to show, when the invitation gives none.' })),
+    token: Type.Optional(Type.String({ minLength: 1, maxLength: 8192, description: 'The room token of the page link.' })),
+  },
+  { additionalProperties: false },
+);
+const JoinResponse = Type.Object({ credential: Type.String(), participant_id: Type.String() });
+const HandBody = Type.Object({ raised: Type.Boolean() }, { additionalProperties: false });
+const ActionParams = Type.Object({
+  participantId: Type.String({ minLength: 1, maxLength: 64 }),
+  action: Type.Union(PARTICIPANT_ACTIONS.map((action) => Type.Literal(action))),
+});
+const LockParams = Type.Object({ action: Type.Union([Type.Literal('lock'), Type.Literal('unlock')]) });
+const NoContent = { 204: EmptyReply };
+
+const ACTIONS: Record<ParticipantActionPath, ParticipantAction> = {
+  mute: 'mute',
+  unmute: 'unmute',
+  'ask-to-unmute': 'ask_to_unmute',
+  'lower-hand': 'lower_hand',
+  remove: 'remove',
+};
+
+/**
+ * The room page's own API: joining, the panel's live connection, leaving, one's hand, and the
+ * moderator actions. Everything after the join authenticates with the participant credential
+ * the join answered (`Authorization: Bearer …`), never with a developer key.
+ */
+export async function pageApiRoutes(app: Api, { services }: RouteOptions): Promise<void> {
+  const { presence, moderation } = services;
+  const open = new Set<PanelStream>();
+
+  /** The live web participant whose credential the request carries; 401 otherwise. */
+  async function participantOf(request: FastifyRequest): Promise<ParticipantRow> {
+    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+    const participant = match === null ? undefined : await presence.authenticate(match[1]!);
+    if (participant === undefined) throw new ApiError('unauthenticated');
+    return participant;
+  }
+
+  app.addHook('preClose', async function endPanelStreams() {
+    for (const stream of open) stream.end();
+  });
+
+  app.post(
+    '/rooms/:roomId/join',
+    {
+      schema: {
+        hide: true,
+        params: Type.Object({ roomId: Type.String({ minLength: 1, maxLength: 64 }) }),
+        body: JoinBody,
+        response: { 200: JoinResponse, ...errorResponses(403, 404, 422) },
+      },
+    },
+    async function joinRoom(request): Promise<JoinAnswer> {
+      const entry = await services.tokens.enter(request.params.roomId, request.body.token);
+      if (entry.kind === 'no_room') throw notFound();
+      if (entry.kind === 'invitation_needed') throw new ApiError('forbidden', REFUSALS.invitation_needed);
+      if (entry.kind === 'refused') throw new ApiError('forbidden', REFUSALS[entry.refusal]);
+      const name = entry.invitation.name ?? request.body.name?.trim();
+      if (name === undefined || name === '') throw fieldError('name', 'The name field is required.');
+      const { participant, credential } = await presence.join(entry.room.id, {
+        name,
+        externalId: entry.invitation.externalId,
+        roleId: entry.invitation.roleId,
+        device: deviceFromUserAgent(request.headers['user-agent']),
+      });
+      return { credential, participant_id: participant.id };
+    },
+  );
+
+  app.get(
+    '/stream',
+    { schema: { hide: true, response: { 200: Type.String({ description: 'application/x-ndjson' }), ...errorResponses(401) } } },
+    async function streamPanel(request, reply) {
+      const participant = await participantOf(request);
+      const capabilities = await moderation.capabilities(participant);
+      const release = await presence.hold(participant.id);
+
+      reply.hijack();
+      const readLocked = async () => (await findRoomById(services.store.db, participant.room_id))?.is_locked === 1;
+      const stream = new PanelStream(reply.raw, participant.id, services.config.streamHeartbeatMs, readLocked);
+      open.add(stream);
+      stream.whenClosed(() => {
+        open.delete(stream);
+        release();
+      });
+      stream.greet({ type: 'hello', self: panelParticipant(liveParticipant(participant)), capabilities, heartbeat_ms: services.config.streamHeartbeatMs });
+      try {
+        stream.whenClosed(await services.feed.watch(participant.room_id, stream));
+      } catch (error) {
+        request.log.error({ err: error, reqId: request.id }, 'panel stream failed to start');
+        stream.end();
+      }
+    },
+  );
+
+  app.post('/leave', { schema: { hide: true, response: { ...NoContent, ...errorResponses(401) } } }, async function leaveRoom(request, reply) {
+    await presence.leave((await participantOf(request)).id, 'left');
+    return reply.code(204).send();
+  });
+
+  app.post(
+    '/hand',
+    { schema: { hide: true, body: HandBody, response: { ...NoContent, ...errorResponses(401, 403, 422) } } },
+    async function changeOwnHand(request, reply) {
+      await moderation.setOwnHand(await participantOf(request), request.body.raised);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/participants/:participantId/:action',
+    { schema: { hide: true, params: ActionParams, response: { ...NoContent, ...errorResponses(401, 403, 404, 422) } } },
+    async function moderateParticipant(request, reply) {
+      await moderation.act(await participantOf(request), ACTIONS[request.params.action], request.params.participantId);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/room/:action',
+    { schema: { hide: true, params: LockParams, response: { ...NoContent, ...errorResponses(401, 403, 404) } } },
+    async function lockRoom(request, reply) {
+      await moderation.setRoomLocked(await participantOf(request), request.params.action === 'lock');
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,213 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/domain/clock.js';
+import { DEFAULT_PRESENCE_OPTIONS } from '../../src/domain/presence.js';
+import { call, createPhoneRoom, createRoom, recordEvents } from '../helpers/rooms.js';
+import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
+import { joinAs, joinPage, openPanel } from './page-client.js';
+
+const GRACE = DEFAULT_PRESENCE_OPTIONS.graceMs;
+
+const AGENTS = {
+  desktop: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36',
+  mobile: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+  tablet: 'Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36',
+  smarttv: 'Mozilla/5.0 (SMART-TV; LINUX; Tizen 6.0) AppleWebKit/537.36 (KHTML, like Gecko) 76.0.3809.146/6.0 TV Safari/537.36',
+} as const;
+
+describe('web participants on the room page', () => {
+  let t: TestServer;
+  const clock = new ManualClock(Date.UTC(2026, 4, 13, 12, 0, 0));
+
+  beforeAll(async () => {
+    t = await startTestServer({ clock });
+  });
+  afterAll(async () => t.stop());
+
+  const liveOf = async (roomId: string) => (await t.api.get(`/api/v1/rooms/${roomId}/live/participants`)).body.live_participants as any[];
+  const presence = () => t.running.services.presence;
+
+  it('joins under the given name and the room’s default role, with the device its browser reports', async () => {
+    const room = await createRoom(t.api);
+    const recorded = recordEvents(t);
+    for (const [device, agent] of Object.entries(AGENTS)) await joinAs(t, room.id, { name: `  ${device} user ` }, agent);
+    // The test clock stands still: everyone joins at the same instant, so the order is the ids'.
+    const live = (await liveOf(room.id)).sort((a, b) => a.name.localeCompare(b.name));
+    expect(live.map((participant) => [participant.name, participant.device, participant.type, participant.role])).toEqual(
+      Object.keys(AGENTS)
+        .sort()
+        .map((device) => [`${device} user`, device, 'web', 'moderator']),
+    );
+    recorded.stop();
+    expect(recorded.events.map((event) => event.name)).toEqual(['session_started', 'participant_joined', 'participant_joined', 'participant_joined', 'participant_joined']);
+    expect(recorded.events.find((event) => event.data.name === 'desktop user')!.data).toMatchObject({ type: 'web', device: 'desktop', role: 'moderator' });
+  });
+
+  it('needs a name when the invitation gives none, and refuses unknown fields', async () => {
+    const room = await createRoom(t.api);
+    for (const body of [{}, { name: '   ' }]) {
+      const response = await joinPage(t, room.id, body);
+      expect(response.status).toBe(422);
+      expect(response.body.errors).toEqual({ name: ['The name field is required.'] });
+    }
+    expect((await joinPage(t, room.id, { name: 'Ann', admin: true } as never)).status).toBe(422);
+    expect((await joinPage(t, '6f1c8a8e-8f5e-4c3a-9a52-3b1d1f7c0a11', { name: 'Ann' })).status).toBe(404);
+    expect(await liveOf(room.id)).toEqual([]);
+  });
+
+  it('refuses new joins while the room is locked or full, with a clear message', async () => {
+    const locked = await createRoom(t.api, { is_locked: true });
+    const refused = await joinPage(t, locked.id, { name: 'Ann' });
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toBe('The room is locked: nobody new can join it now.');
+
+    const small = await createPhoneRoom(t.api, { max_participants: 2 });
+    await t.api.post(`/api/v1/rooms/${small.id}/phone-participants/joined`, [call('c1'), call('c2')]);
+    const full = await joinPage(t, small.id, { name: 'Ann' });
+    expect(full.status).toBe(403);
+    expect(full.body.message).toBe('The room is full.');
+  });
+
+  it('streams the panel: who it is, a snapshot with phone numbers masked, then the room’s changes', async () => {
+    const room = await createPhoneRoom(t.api);
+    await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [{ call_id: 'c1', caller_number: '+1 555 000 1234', external_id: 'crm-1' }]);
+    const ann = await joinAs(t, room.id, { name: 'Ann' });
+    const panel = await openPanel(t, ann.credential);
+    const hello = await panel.next('hello');
+    expect(hello.self).toMatchObject({ id: ann.participantId, name: 'Ann', type: 'web', role: 'moderator' });
+    expect(hello.capabilities).toEqual({ mute: true, ask_to_unmute: true, lower_hand: true, remove: true, lock: true, raise_hand: true });
+    const snapshot = await panel.next('snapshot');
+    expect(snapshot.locked).toBe(false);
+    expect(snapshot.participants.find((participant) => participant.type === 'phone')).toEqual({
+      id: expect.any(String),
+      name: '•••• 1234',
+      role: 'moderator',
+      type: 'phone',
+      device: 'phone',
+      number: '•••• 1234',
+      muted: false,
+      hand_raised: false,
+    });
+    expect(JSON.stringify(panel.messages)).not.toMatch(/555|crm-1|"c1"/);
+
+    await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [{ call_id: 'c2', name: 'Bob', caller_number: '+44 20 7946 0958' }]);
+    expect((await panel.next('joined')).participant).toMatchObject({ name: 'Bob', number: '•••• 0958' });
+    await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/c2/mute`);
+    expect((await panel.next('updated')).participant).toMatchObject({ name: 'Bob', muted: true });
+    await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/left`, ['c2']);
+    expect(await panel.next('left')).toEqual({ type: 'left', participant_id: expect.any(String), name: 'Bob' });
+    await t.api.patch(`/api/v1/rooms/${room.id}`, { is_locked: true });
+    expect(await panel.next('locked')).toEqual({ type: 'locked', locked: true });
+    panel.close();
+  });
+
+  it('opens the stream only with a live participant’s credential', async () => {
+    const room = await createRoom(t.api);
+    expect((await openPanel(t, undefined)).status).toBe(401);
+    expect((await openPanel(t, 'made-up')).status).toBe(401);
+    const ann = await joinAs(t, room.id, { name: 'Ann' });
+    const forged = `${ann.credential.slice(0, -3)}${ann.credential.endsWith('AAA') ? 'BBB' : 'AAA'}`;
+    expect((await openPanel(t, forged)).status).toBe(401);
+    expect((await ann.page.post('/room-page/api/leave')).status).toBe(204);
+    expect((await openPanel(t, ann.credential)).status).toBe(401);
+    expect((await t.client({ kind: 'bearer', key: t.teamA.developer_key }).post('/room-page/api/leave')).status).toBe(401);
+  });
+
+  it('keeps a participant while its connection is open, and for the grace period after it closed; then it leaves, disconnected', async () => {
+    const room = await createRoom(t.api);
+    const ann = await joinAs(t, room.id, { name: 'Ann' });
+    const recorded = recordEvents(t);
+    const panel = await openPanel(t, ann.credential);
+    await panel.next('snapshot');
+
+    clock.advance(GRACE * 3);
+    await presence().sweep();
+    expect((await liveOf(room.id)).map((participant) => participant.id)).toEqual([ann.participantId]);
+
+    panel.close();
+    await waitFor(() => (presence().connectionCount(ann.participantId) === 0 ? true : undefined), 5000, 'the connection to close');
+    clock.advance(GRACE - 1);
+    await presence().sweep();
+    expect(await liveOf(room.id)).toHaveLength(1);
+
+    clock.advance(2);
+    await presence().sweep();
+    expect(await liveOf(room.id)).toEqual([]);
+    recorded.stop();
+    const ofRoom = recorded.events.filter((event) => event.roomId === room.id);
+    expect(ofRoom.map((event) => event.name)).toEqual(['participant_left', 'session_ended']);
+    expect(ofRoom[0]!.data).toMatchObject({ participant_id: ann.participantId, type: 'web', reason: 'disconnected' });
+  });
+
+  it('keeps the same participant when the page reconnects within the grace period', async () => {
+    const room = await createRoom(t.api);
+    const ann = await joinAs(t, room.id, { name: 'Ann' });
+    const first = await openPanel(t, ann.credential);
+    await first.next('snapshot');
+    first.close();
+    await waitFor(() => (presence().connectionCount(ann.participantId) === 0 ? true : undefined), 5000, 'the connection to close');
+    clock.advance(GRACE - 1000);
+    const second = await openPanel(t, ann.credential);
+    expect((await second.next('hello')).self.id).toBe(ann.participantId);
+    clock.advance(GRACE * 2);
+    await presence().sweep();
+    expect((await liveOf(room.id)).map((participant) => participant.id)).toEqual([ann.participantId]);
+    second.close();
+  });
+
+  it('keeps the lease in the database: a participant nobody holds a connection for leaves after the grace period', async () => {
+    const room = await createRoom(t.api);
+    await joinAs(t, room.id, { name: 'Never connected' });
+    clock.advance(GRACE + 1);
+    // The node's own sweeper finds it too, without being asked.
+    await waitFor(async () => ((await liveOf(room.id)).length === 0 ? true : undefined), 5000, 'the sweeper');
+  });
+
+  it('leaves at once with the Leave button, and says so on the participant’s stream', async () => {
+    const room = await createRoom(t.api);
+    const ann = await joinAs(t, room.id, { name: 'Ann' });
+    const panel = await openPanel(t, ann.credential);
+    await panel.next('snapshot');
+    expect((await ann.page.post('/room-page/api/leave')).status).toBe(204);
+    expect(await panel.next('ended')).toEqual({ type: 'ended', reason: 'left' });
+    await waitFor(() => (panel.ended ? true : undefined), 5000, 'the stream to end');
+    expect(await liveOf(room.id)).toEqual([]);
+  });
+
+  it('tells the page when the session it is in ends', async () => {
+    const room = await createRoom(t.api);
+    const ann = await joinAs(t, room.id, { name: 'Ann' });
+    const panel = await openPanel(t, ann.credential);
+    await panel.next('snapshot');
+    const sessions = await t.api.get(`/api/v1/sessions?room_id=${room.id}&live=true`);
+    const [session] = sessions.body.data as Array<{ id: string }>;
+    expect((await t.api.post(`/api/v1/sessions/${session!.id}/end`)).status).toBe(200);
+    expect(await panel.next('ended')).toEqual({ type: 'ended', reason: 'session_ended' });
+  });
+
+  it('ends the stream of everyone in a room that is deleted', async () => {
+    const room = await createRoom(t.api);
+    const ann = await joinAs(t, room.id, { name: 'Ann' });
+    const panel = await openPanel(t, ann.credential);
+    await panel.next('snapshot');
+    expect((await t.api.delete(`/api/v1/rooms/${room.id}`)).status).toBe(204);
+    expect(await panel.next('ended')).toEqual({ type: 'ended', reason: 'room_deleted' });
+    await waitFor(() => (panel.ended ? true : undefined), 5000, 'the stream to end');
+  });
+});
+
+describe('the panel stream’s heartbeat', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ env: { ROOMLINE_STREAM_HEARTBEAT_MS: '100' } });
+  });
+  afterAll(async () => t.stop());
+
+  it('tells the page how often to expect a ping, and sends one that often', async () => {
+    const room = await createRoom(t.api);
+    const ann = await joinAs(t, room.id, { name: 'Ann' });
+    const panel = await openPanel(t, ann.credential);
+    expect((await panel.next('hello')).heartbeat_ms).toBe(100);
+    expect(await panel.next('ping')).toEqual({ type: 'ping' });
+    panel.close();
+  });
+});
