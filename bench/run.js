@@ -77,16 +77,27 @@ async function startRoomline() {
 /** Keep-alive connections for the bench's own calls, a bounded pool so bursts queue instead of piling up sockets. */
 const agent = new Agent({ connections: 32, keepAliveTimeout: 30_000 });
 
-async function request(url, method, authorization, body) {
-  const response = await fetch(url, {
+async function request(url, method, authorization, body, retried = false) {
+  let response;
+  try {
+    response = await send(url, method, authorization, body);
+  } catch (error) {
+    // A kept-alive connection the server closed while a load run kept it idle: once more, anew.
+    if (retried || error?.cause?.code !== 'UND_ERR_SOCKET') throw error;
+    return request(url, method, authorization, body, true);
+  }
+  const text = await response.text();
+  if (response.status >= 300) throw new Error(`${method} ${url} answered ${response.status}: ${text.slice(0, 300)}`);
+  return text === '' ? undefined : JSON.parse(text);
+}
+
+function send(url, method, authorization, body) {
+  return fetch(url, {
     dispatcher: agent,
     method,
     headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const text = await response.text();
-  if (response.status >= 300) throw new Error(`${method} ${url} answered ${response.status}: ${text.slice(0, 300)}`);
-  return text === '' ? undefined : JSON.parse(text);
 }
 
 /** Runs one autocannon job in its own process (bench/load.js). */

@@ -30,6 +30,9 @@ export interface DispatcherOptions {
   retentionMs: number;
 }
 
+/** How long a wake-up waits for more commits to gather before the dispatcher looks for work. */
+const WAKE_COALESCE_MS = 2;
+
 export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
   timeoutMs: 10_000,
   retryBaseMs: 1_000,
@@ -59,6 +62,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
   const leaseMs = options.timeoutMs + 5_000;
   let stopped = true;
   let pumping = false;
+  let wakeScheduled = false;
   let pumpAgain = false;
   let timer: NodeJS.Timeout | undefined;
   let lastPrune = 0;
@@ -188,7 +192,13 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
       void pump();
     },
     wake() {
-      void pump();
+      // Coalesced: a burst of commits wakes the dispatcher once, not once per commit.
+      if (wakeScheduled) return;
+      wakeScheduled = true;
+      setTimeout(() => {
+        wakeScheduled = false;
+        void pump();
+      }, WAKE_COALESCE_MS).unref();
     },
     async stop() {
       stopped = true;
