@@ -307,7 +307,7 @@ async function main() {
     row('B2', '`left` of 1000 calls p50', b2.leftP50, 'ms', '—'),
     row('B2', '`left` of 1000 calls p99', b2.leftP99, 'ms', '≤ 25', b2.leftP99 <= 25),
     row('B3', `fan-out to ${SIZE.fanoutClients} streams at ${round(b3.achievedRate, 0)} changes/s, p50`, b3.p50, 'ms', '—'),
-    row('B3', 'fan-out p99', b3.p99, 'ms', '≤ 20', b3.p99 <= 20 && b3.missing === 0),
+    row('B3', 'fan-out p99 (counts only at ≥ 900 changes/s)', b3.p99, 'ms', '≤ 20', b3.p99 <= 20 && b3.missing === 0 && b3.achievedRate >= 900),
     row('B4', `server RSS with ${b4.live} live participants`, b4.rssMb, 'MB', '≤ 300', b4.rssMb <= 300),
     row('B4', '`/rooms/{room}/live/participants` (100) p99', b4.rosterP99, 'ms', '≤ 5', b4.rosterP99 <= 5 && b4.non2xx === 0),
     row('B4', '`/rooms/live` p99', b4.roomsLiveP99, 'ms', '≤ 20', b4.roomsLiveP99 <= 20),
