@@ -1,5 +1,6 @@
 import type { Executor } from '../store.js';
-import type { WebhookDeliveryTable, WebhookTable } from '../schema.js';
+import type { ExpressionBuilder } from 'kysely';
+import type { Database, WebhookDeliveryTable, WebhookTable } from '../schema.js';
 
 export type WebhookRow = WebhookTable;
 export type DeliveryRow = WebhookDeliveryTable;
@@ -41,26 +42,31 @@ export async function insertDeliveries(db: Executor, rows: DeliveryRow[]): Promi
 }
 
 /**
+ * "(webhook, sequence) in (the heads)": the delivery after each webhook's `settled_through`.
+ * Written this way so both planners start from the webhooks with a backlog and look each head
+ * up by its unique key, never scanning the pending rows.
+ */
+function isQueueHead({ eb, refTuple, selectFrom }: ExpressionBuilder<Database & { d: WebhookDeliveryTable }, 'd'>) {
+  return eb(
+    refTuple('d.webhook_id', 'd.sequence'),
+    'in',
+    selectFrom('webhooks as w')
+      .select((inner) => ['w.id', inner('w.settled_through', '+', 1).as('head')])
+      .whereRef('w.last_sequence', '>', 'w.settled_through')
+      .$asTuple('id', 'head'),
+  );
+}
+
+/**
  * The head of every webhook's queue (the delivery after `settled_through`) that is due and
  * not leased by a sender. Only a queue's head is ever sent, which keeps each webhook in order;
  * it is found by key, so the cost does not grow with the length of the queues.
  */
 export async function dueHeads(db: Executor, now: number, limit: number): Promise<DeliveryRow[]> {
-  // Written as "(webhook, sequence) in (the heads)" so both planners start from the webhooks
-  // with a backlog and look each head up by its unique key, never scanning the pending rows.
   return db
     .selectFrom('webhook_deliveries as d')
     .selectAll('d')
-    .where(({ eb, refTuple, selectFrom }) =>
-      eb(
-        refTuple('d.webhook_id', 'd.sequence'),
-        'in',
-        selectFrom('webhooks as w')
-          .select((inner) => ['w.id', inner('w.settled_through', '+', 1).as('head')])
-          .whereRef('w.last_sequence', '>', 'w.settled_through')
-          .$asTuple('id', 'head'),
-      ),
-    )
+    .where(isQueueHead)
     .where('d.status', '=', 'pending')
     .where('d.next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', now)]))
@@ -106,16 +112,7 @@ export async function nextDueTime(db: Executor): Promise<number | undefined> {
   const row = await db
     .selectFrom('webhook_deliveries as d')
     .select((eb) => eb.fn.min('d.next_attempt_at').as('next'))
-    .where(({ eb, refTuple, selectFrom }) =>
-      eb(
-        refTuple('d.webhook_id', 'd.sequence'),
-        'in',
-        selectFrom('webhooks as w')
-          .select((inner) => ['w.id', inner('w.settled_through', '+', 1).as('head')])
-          .whereRef('w.last_sequence', '>', 'w.settled_through')
-          .$asTuple('id', 'head'),
-      ),
-    )
+    .where(isQueueHead)
     .where('d.status', '=', 'pending')
     .executeTakeFirst();
   return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
