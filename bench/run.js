@@ -46,7 +46,7 @@ async function startRoomline() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomline-bench-'));
   const team = { id: randomUUID(), key: `bench-${randomUUID()}` };
   const child = spawn(process.execPath, [path.join(REPO, 'bin', 'roomline.js'), 'serve'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ROOMLINE_DATA_DIR: dataDir, ROOMLINE_TEAM_ID: team.id, ROOMLINE_DEVELOPER_KEY: team.key },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ROOMLINE_RATE_LIMIT: '0', ROOMLINE_DATA_DIR: dataDir, ROOMLINE_TEAM_ID: team.id, ROOMLINE_DEVELOPER_KEY: team.key },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.add(child);

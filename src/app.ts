@@ -26,6 +26,7 @@ import { installErrorHandling } from './api/errors.js';
 import { installValidators } from './api/validation.js';
 import { installBodyParsing } from './api/body-parsing.js';
 import { authenticateRequests } from './api/auth.js';
+import { installTeamRateLimit } from './limits/rate-limit.js';
 import { healthRoutes } from './api/health.js';
 import { defaultSettingsRoutes } from './api/default-settings.js';
 import { roomsRoutes } from './api/rooms.js';
@@ -136,6 +137,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await server.register(
     async function authenticatedApi(api: Api) {
       api.addHook('onRequest', authenticateRequests(teams));
+      await installTeamRateLimit(api, config);
       await api.register(defaultSettingsRoutes, { services });
       await api.register(roomsRoutes, { services });
       await api.register(roomTokenRoutes, { services });

@@ -1,0 +1,30 @@
+import rateLimit from '@fastify/rate-limit';
+import { Redis } from 'ioredis';
+import type { Config } from '../config/config.js';
+import type { Api } from '../api/types.js';
+import { ApiError } from '../api/errors.js';
+
+/**
+ * Per-team request limits on /api/v1, DS-like: ROOMLINE_RATE_LIMIT requests a minute per team
+ * (0 turns them off), then 429 with `Retry-After`. Counted in this process in embedded mode, and
+ * in Redis in cluster mode so every node counts against one limit: the one place that choice is
+ * made for limits.
+ */
+export async function installTeamRateLimit(api: Api, config: Config): Promise<void> {
+  if (config.rateLimitPerMinute === 0) return;
+  const redis =
+    config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { connectTimeout: 500, maxRetriesPerRequest: 1, lazyConnect: false });
+  if (redis !== undefined) api.addHook('onClose', async () => void (await redis.quit()));
+  await api.register(rateLimit, {
+    max: config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    // After authentication, so the count is the team's, whichever address it calls from.
+    hook: 'preHandler',
+    keyGenerator: (request) => request.team.id,
+    ...(redis === undefined ? {} : { redis, nameSpace: `${config.redisPrefix}:rate:` }),
+    // A limits store that cannot be reached must not take the API down with it.
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) =>
+      new ApiError('too_many_requests', `Too Many Attempts. Retry in ${Math.ceil(context.ttl / 1000)} seconds.`),
+  });
+}
