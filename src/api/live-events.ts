@@ -4,7 +4,7 @@ import type { RoomEvent } from '../bus/events.js';
 import type { RosterSnapshot } from '../domain/live-rooms.js';
 import type { RoomWatcher } from '../domain/room-feed.js';
 import { eventMessage, snapshotMessage, type StreamMessage } from '../domain/stream-messages.js';
-import { errorResponses, notFound } from './errors.js';
+import { ApiError, errorResponses, notFound } from './errors.js';
 import { RoomParams } from './phone-participants.js';
 import type { Api, RouteOptions } from './types.js';
 
@@ -29,6 +29,8 @@ const DESCRIPTION = [
 /** GET /rooms/{room}/live/events: a room's roster and events as they happen. */
 export async function liveEventsRoutes(app: Api, { services }: RouteOptions): Promise<void> {
   const open = new Set<EventStream>();
+  /** Open streams per team on this node, against ROOMLINE_MAX_STREAMS_PER_TEAM. */
+  const perTeam = new Map<string, number>();
 
   // Open streams would hold a graceful shutdown for its whole grace period: end them first.
   app.addHook('preClose', async function endEventStreams() {
@@ -47,7 +49,7 @@ export async function liveEventsRoutes(app: Api, { services }: RouteOptions): Pr
         tags: ['Live'],
         params: RoomParams,
         querystring: StreamQuery,
-        response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses(401, 404, 422) },
+        response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses(401, 404, 422, 429) },
       },
     },
     async function streamRoomEvents(request, reply) {
@@ -55,8 +57,20 @@ export async function liveEventsRoutes(app: Api, { services }: RouteOptions): Pr
       if (room === undefined) throw notFound();
       const lastEventId = parseEventId(request.headers['last-event-id'] ?? request.query.last_event_id);
 
+      const teamId = request.team.id;
+      const streams = perTeam.get(teamId) ?? 0;
+      if (streams >= services.config.maxStreamsPerTeam) {
+        throw new ApiError('too_many_requests', `A team may hold at most ${services.config.maxStreamsPerTeam} event streams at once on one server.`);
+      }
+      perTeam.set(teamId, streams + 1);
+
       reply.hijack();
-      const stream = new EventStream(reply.raw, services.config.streamHeartbeatMs, () => open.delete(stream));
+      const stream = new EventStream(reply.raw, services.config.streamHeartbeatMs, function forgetStream() {
+        open.delete(stream);
+        const left = (perTeam.get(teamId) ?? 1) - 1;
+        if (left > 0) perTeam.set(teamId, left);
+        else perTeam.delete(teamId);
+      });
       open.add(stream);
       try {
         stream.whenClosed(await services.feed.watch(room.id, stream, lastEventId));

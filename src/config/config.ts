@@ -28,6 +28,8 @@ export interface Config {
   shutdownGraceSeconds: number;
   /** Interval of the comment heartbeat on event streams, in milliseconds. */
   streamHeartbeatMs: number;
+  /** Event streams one team may hold open at once on one server. */
+  maxStreamsPerTeam: number;
   /** Requests a minute each team may make on /api/v1; 0 means no limit. */
   rateLimitPerMinute: number;
   /** How long a web participant whose page lost its connection stays in the room (a reload within it keeps the same participant). */
@@ -126,6 +128,7 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     bodyLimit: parseInteger('ROOMLINE_BODY_LIMIT', read('ROOMLINE_BODY_LIMIT') ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
     shutdownGraceSeconds: parseInteger('ROOMLINE_SHUTDOWN_GRACE_SECONDS', read('ROOMLINE_SHUTDOWN_GRACE_SECONDS') ?? '10', 0, 600),
     streamHeartbeatMs: parseInteger('ROOMLINE_STREAM_HEARTBEAT_MS', read('ROOMLINE_STREAM_HEARTBEAT_MS') ?? '15000', 100, 3_600_000),
+    maxStreamsPerTeam: parseInteger('ROOMLINE_MAX_STREAMS_PER_TEAM', read('ROOMLINE_MAX_STREAMS_PER_TEAM') ?? '1000', 1, 1_000_000),
     rateLimitPerMinute: parseInteger('ROOMLINE_RATE_LIMIT', read('ROOMLINE_RATE_LIMIT') ?? '1000', 0, 10_000_000),
     presenceGraceMs: parseInteger('ROOMLINE_PRESENCE_GRACE_MS', read('ROOMLINE_PRESENCE_GRACE_MS') ?? '5000', 1000, 600_000),
     webhooks: {
