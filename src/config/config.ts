@@ -28,6 +28,8 @@ export interface Config {
   shutdownGraceSeconds: number;
   /** Interval of the comment heartbeat on event streams, in milliseconds. */
   streamHeartbeatMs: number;
+  /** CSP frame-ancestors of the room page: who may embed rooms in an iframe. */
+  frameAncestors: string;
   /** Event streams one team may hold open at once on one server. */
   maxStreamsPerTeam: number;
   /** Requests a minute each team may make on /api/v1; 0 means no limit. */
@@ -128,6 +130,7 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     bodyLimit: parseInteger('ROOMLINE_BODY_LIMIT', read('ROOMLINE_BODY_LIMIT') ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
     shutdownGraceSeconds: parseInteger('ROOMLINE_SHUTDOWN_GRACE_SECONDS', read('ROOMLINE_SHUTDOWN_GRACE_SECONDS') ?? '10', 0, 600),
     streamHeartbeatMs: parseInteger('ROOMLINE_STREAM_HEARTBEAT_MS', read('ROOMLINE_STREAM_HEARTBEAT_MS') ?? '15000', 100, 3_600_000),
+    frameAncestors: parseFrameAncestors(read('ROOMLINE_FRAME_ANCESTORS') ?? '*'),
     maxStreamsPerTeam: parseInteger('ROOMLINE_MAX_STREAMS_PER_TEAM', read('ROOMLINE_MAX_STREAMS_PER_TEAM') ?? '1000', 1, 1_000_000),
     rateLimitPerMinute: parseInteger('ROOMLINE_RATE_LIMIT', read('ROOMLINE_RATE_LIMIT') ?? '1000', 0, 10_000_000),
     presenceGraceMs: parseInteger('ROOMLINE_PRESENCE_GRACE_MS', read('ROOMLINE_PRESENCE_GRACE_MS') ?? '5000', 1000, 600_000),
@@ -153,6 +156,17 @@ function parseInteger(variable: string, raw: string, min: number, max: number): 
 function parseHost(raw: string): string {
   if (isIP(raw) !== 0 || /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(raw)) return raw;
   throw new ConfigError('HOST', `must be an IP address or a host name (no scheme or port), got "${raw}"`);
+}
+
+/** A CSP source list: `*`, `'self'`, `'none'` or origins such as https://app.example.com. */
+function parseFrameAncestors(raw: string): string {
+  const sources = raw.split(/\s+/).filter((source) => source !== '');
+  const valid = /^('self'|'none'|\*|https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d+)?)$/;
+  const invalid = sources.find((source) => !valid.test(source));
+  if (sources.length === 0 || invalid !== undefined) {
+    throw new ConfigError('ROOMLINE_FRAME_ANCESTORS', `must be *, 'self', 'none' or origins like https://app.example.com separated by spaces${invalid ? `, got "${invalid}"` : ''}`);
+  }
+  return sources.join(' ');
 }
 
 function parsePublicUrl(raw: string): string {

@@ -8,15 +8,22 @@ import type { PageAssets } from './page-assets.js';
  */
 
 /** Scripts, styles and connections only from roomline itself; avatars may come from anywhere over https. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "connect-src 'self'",
-  "img-src 'self' data: https:",
-  "base-uri 'none'",
-  "form-action 'none'",
-].join('; ');
+/**
+ * The room page's CSP: no inline script or style, nothing from elsewhere but avatars, and the
+ * sites allowed to embed the room in an iframe (ROOMLINE_FRAME_ANCESTORS), as DS rooms are.
+ */
+export function contentSecurityPolicy(frameAncestors: string): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "connect-src 'self'",
+    "img-src 'self' data: https:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    `frame-ancestors ${frameAncestors}`,
+  ].join('; ');
+}
 
 /** What each way of not getting in says, to the visitor and in the join API's 403. */
 export const REFUSALS: Record<TokenRefusal | 'invitation_needed', string> = {

@@ -5,7 +5,7 @@ import { isRoomRef } from '../store/repos/room-page.js';
 import { fromColumns } from '../domain/room-settings.js';
 import { PAGE_API_PREFIX, pageApiRoutes } from './page-api.js';
 import { serveClientAssets } from './page-assets.js';
-import { CONTENT_SECURITY_POLICY, noticeFor, noticePageHtml, roomPageHtml } from './page-html.js';
+import { contentSecurityPolicy, noticeFor, noticePageHtml, roomPageHtml } from './page-html.js';
 import { RESERVED_FRIENDLY_URLS } from '../domain/rooms.js';
 
 const PageParams = Type.Object({ room: Type.String({ minLength: 1, maxLength: 255 }) });
@@ -44,7 +44,13 @@ export async function roomPageRoutes(app: Api, { services }: RouteOptions): Prom
       // Not a room's name at all (`/wp-login.php`, `/favicon.ico`): not a page, the server's JSON 404.
       if (!isRoomRef(request.params.room) || SERVER_PATHS.has(request.params.room.toLowerCase())) throw notFound();
       const entry = await services.tokens.enter(request.params.room, request.query.token);
-      reply.type('text/html; charset=utf-8').header('content-security-policy', CONTENT_SECURITY_POLICY).header('cache-control', 'no-store');
+      reply
+        .type('text/html; charset=utf-8')
+        .header('content-security-policy', contentSecurityPolicy(services.config.frameAncestors))
+        .header('cache-control', 'no-store')
+        .header('x-content-type-options', 'nosniff')
+        // A private room's link carries its token: never pass it on to another site.
+        .header('referrer-policy', 'no-referrer');
       if (entry.kind !== 'admitted') {
         const notice = noticeFor(entry);
         return reply.code(notice.status).send(noticePageHtml(notice, assets));

@@ -93,6 +93,13 @@ describe('loadConfig', () => {
       [{ ROOMLINE_BODY_LIMIT: '1mb' }, 'ROOMLINE_BODY_LIMIT'],
       [{ ROOMLINE_SHUTDOWN_GRACE_SECONDS: '-1' }, 'ROOMLINE_SHUTDOWN_GRACE_SECONDS'],
       [{ ROOMLINE_STREAM_HEARTBEAT_MS: '10' }, 'ROOMLINE_STREAM_HEARTBEAT_MS'],
+      [{ ROOMLINE_REDIS_PREFIX: 'has space' }, 'ROOMLINE_REDIS_PREFIX'],
+      [{ ROOMLINE_FRAME_ANCESTORS: "https://ok.example 'unsafe-inline'" }, 'ROOMLINE_FRAME_ANCESTORS'],
+      [{ ROOMLINE_FRAME_ANCESTORS: 'javascript:x' }, 'ROOMLINE_FRAME_ANCESTORS'],
+      [{ ROOMLINE_RATE_LIMIT: 'lots' }, 'ROOMLINE_RATE_LIMIT'],
+      [{ ROOMLINE_MAX_STREAMS_PER_TEAM: '0' }, 'ROOMLINE_MAX_STREAMS_PER_TEAM'],
+      [{ ROOMLINE_PRESENCE_GRACE_MS: '10' }, 'ROOMLINE_PRESENCE_GRACE_MS'],
+      [{ ROOMLINE_WEBHOOK_TIMEOUT_MS: '1' }, 'ROOMLINE_WEBHOOK_TIMEOUT_MS'],
     ];
     for (const [env, variable] of cases) {
       const error = configError(env);

@@ -34,6 +34,8 @@ describe('the room page', () => {
       expect(page.status).toBe(200);
       expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
       expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+      expect(page.headers.get('content-security-policy')).toContain('frame-ancestors *');
+      expect(page.headers.get('referrer-policy')).toBe('no-referrer');
       expect(page.html).toContain(`data-room-id="${room.id}"`);
       expect(page.html).toContain('<title>Weekly &#60;standup&#62;</title>');
       expect(page.html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
