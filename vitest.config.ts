@@ -8,6 +8,7 @@ const MATRIX = [
   'test/domain/**/*.test.ts',
   'test/scenario/**/*.test.ts',
   'test/pages/{room-page,presence,moderation}.test.ts',
+  'test/hardening/isolation.test.ts',
 ];
 /** Tests of several cluster nodes as processes. */
 const CLUSTER_ONLY = ['test/cluster/**/*.test.ts'];
