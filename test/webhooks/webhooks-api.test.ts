@@ -84,6 +84,15 @@ describe('webhooks API', () => {
     expect((await t.api.get('/api/v1/webhooks')).body.total_count).toBe(0);
   });
 
+  it('holds at most 100 webhooks per team: the next one is a 422 and changes nothing', async () => {
+    const api = t.client({ kind: 'bearer', key: (await t.running.services.teams.create({ name: 'Many hooks' })).developer_key });
+    for (let i = 0; i < 100; i++) expect((await api.post('/api/v1/webhooks', { endpoint: `https://h${i}.example/x`, events: ['participant_left'] })).status).toBe(200);
+    const refused = await api.post('/api/v1/webhooks', { endpoint: 'https://one-more.example/x', events: ['participant_left'] });
+    expect(refused.status).toBe(422);
+    expect(refused.body.errors.endpoint[0]).toMatch(/at most 100 webhooks/);
+    expect((await api.get('/api/v1/webhooks')).body.total_count).toBe(100);
+  });
+
   it('answers another team’s webhook as 404 on every route', async () => {
     const created = await t.api.post('/api/v1/webhooks', { endpoint: 'https://a.example/x', events: ['participant_left'] });
     const id = created.body.id;
