@@ -3,16 +3,9 @@ import { findRoom } from '../store/repos/rooms.js';
 import { findLiveSession, type SessionRow } from '../store/repos/roster.js';
 import { findTeamSession, isRecordId, pageSessions, recordRoomHistory, roomFacts, type RoomFacts } from '../store/repos/sessions.js';
 import {
-  countCustomRoles,
-  countLive,
   participationsDuring,
-  participationsOfRooms,
   participationsOfSessions,
-  sessionOpeners,
-  sessionsDuring,
-  teamRoomTags,
   type ParticipationRecord,
-  type UsageScope,
 } from '../store/repos/statistics.js';
 import type { Executor } from '../store/store.js';
 import type { CommitHook } from './changes.js';
@@ -26,13 +19,9 @@ import {
   groupBy,
   participationFigures,
   peakOverlap,
-  periodOf,
-  sessionFigures,
   spanOf,
   wholeMinutes,
-  type RoomMetric,
   type SessionMetric,
-  type TeamMetric,
 } from './statistics.js';
 
 /** The filters of the session and participant lists (DS: date_start and date_end as Y-m-d, live, room_id). */
@@ -226,138 +215,5 @@ export function createRoomHistoryHook(): CommitHook {
         await recordRoomHistory(trx, event.roomId, event.at);
       }
     }
-  };
-}
-
-// --- usage figures ---------------------------------------------------------------------------
-
-/** Statistics periods as asked (Y-m-d); what is not given defaults as periodOf says. */
-export interface Dates {
-  date_start?: string;
-  date_end?: string;
-}
-
-export interface PeriodAbout {
-  date_start: string;
-  date_end: string;
-}
-
-/** The team's figures for the current period, with what is live now. */
-export interface CurrentUsage extends PeriodAbout {
-  participation_minutes: number;
-  live_sessions: number;
-  live_participants: number;
-  active_recorders: number;
-  recorded_minutes: number;
-  transcription_minutes: number;
-  stored_recorded_minutes: number;
-  max_concurrent_participants: number;
-  max_concurrent_sessions: number;
-}
-
-export interface TagTotal {
-  tag: string;
-  rooms: number;
-  participants: number;
-  participation_minutes: number;
-}
-
-export interface SessionsStarted {
-  browser_id: string;
-  sessions_started: number;
-}
-
-/** Usage figures of a team or a room over a period, computed from its participation records and sessions. */
-export interface UsageService {
-  team(teamId: string, dates: Dates): Promise<Statistics<PeriodAbout, TeamMetric>>;
-  /** undefined when the team has no such room. */
-  room(teamId: string, roomRef: string, dates: Dates): Promise<Statistics<RoomAbout & PeriodAbout, RoomMetric> | undefined>;
-  current(teamId: string): Promise<CurrentUsage>;
-  /** Per tag of the team's rooms, ever: rooms, participation records and their minutes. */
-  tagTotals(teamId: string): Promise<TagTotal[]>;
-  /**
-   * Who started the sessions started in the range (all time by default), most first: everyone
-   * present at a session's first instant, by external_id, else phone number, else participant id.
-   */
-  startedSessions(teamId: string, dates: Dates, window: { limit: number; offset: number }): Promise<List<SessionsStarted>>;
-}
-
-export function createUsageService(deps: CoreDeps): UsageService {
-  const { store, clock } = deps;
-
-  /** A period's records and the figures computed from them, all as of one instant. */
-  async function periodFigures(scope: UsageScope, dates: Dates) {
-    const now = clock.now();
-    const period = periodOf(dates.date_start, dates.date_end, now);
-    const [participations, sessions, live] = await Promise.all([
-      participationsDuring(store.db, scope, period.window),
-      sessionsDuring(store.db, scope, period.window),
-      countLive(store.db, scope),
-    ]);
-    return {
-      about: { date_start: period.date_start, date_end: period.date_end },
-      live,
-      participation: participationFigures(participations, period.window, now),
-      session: sessionFigures(sessions, participations, period.window, now),
-    };
-  }
-
-  return {
-    async team(teamId, dates) {
-      const [{ about, live, participation, session }, customRoles] = await Promise.all([periodFigures({ teamId }, dates), countCustomRoles(store.db, teamId)]);
-      return { about, figures: { ...MEDIA_PLANE_ZEROS, ...participation, ...session, live_participants: live.participants, custom_roles: customRoles } };
-    },
-
-    async room(teamId, roomRef, dates) {
-      const room = await findRoom(store.db, teamId, roomRef);
-      if (room === undefined) return undefined;
-      const [{ about, live, participation, session }, facts] = await Promise.all([periodFigures({ teamId, roomId: room.id }, dates), roomFacts(store.db, teamId, [room.id])]);
-      return {
-        about: { ...roomAbout(facts.get(room.id)!), ...about },
-        figures: { ...MEDIA_PLANE_ZEROS, ...participation, sessions: session.sessions, live_participants: live.participants },
-      };
-    },
-
-    async current(teamId) {
-      const { about, live, participation, session } = await periodFigures({ teamId }, {});
-      return {
-        participation_minutes: participation.participation_minutes,
-        live_sessions: live.sessions,
-        live_participants: live.participants,
-        active_recorders: MEDIA_PLANE_ZEROS.active_recorders,
-        recorded_minutes: MEDIA_PLANE_ZEROS.recorded_minutes,
-        transcription_minutes: MEDIA_PLANE_ZEROS.transcription_minutes,
-        stored_recorded_minutes: MEDIA_PLANE_ZEROS.stored_recorded_minutes,
-        max_concurrent_participants: participation.max_concurrent_participants,
-        max_concurrent_sessions: session.max_concurrent_sessions,
-        ...about,
-      };
-    },
-
-    async tagTotals(teamId) {
-      const now = clock.now();
-      const roomsByTag = groupBy(await teamRoomTags(store.db, teamId), (pair) => pair.tag);
-      const byRoom = groupBy(await participationsOfRooms(store.db, teamId, [...new Set([...roomsByTag.values()].flat().map((pair) => pair.room_id))]), (p) => p.room_id);
-      return [...roomsByTag.entries()]
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([tag, pairs]) => {
-          const participations = pairs.flatMap((pair) => byRoom.get(pair.room_id) ?? []);
-          const { participation_minutes } = participationFigures(participations, ALL_TIME, now);
-          return { tag, rooms: pairs.length, participants: participations.length, participation_minutes };
-        });
-    },
-
-    async startedSessions(teamId, dates, window) {
-      const openers = await sessionOpeners(store.db, teamId, dayRange(dates.date_start, dates.date_end));
-      const sessionsByIdentity = new Map<string, Set<string>>();
-      for (const opener of openers) {
-        const identity = opener.external_id ?? opener.caller_number ?? opener.id;
-        sessionsByIdentity.set(identity, (sessionsByIdentity.get(identity) ?? new Set()).add(opener.session_id));
-      }
-      const ranked = [...sessionsByIdentity]
-        .map(([browser_id, sessionIds]) => ({ browser_id, sessions_started: sessionIds.size }))
-        .sort((a, b) => b.sessions_started - a.sessions_started || (a.browser_id < b.browser_id ? -1 : 1));
-      return { total_count: ranked.length, data: ranked.slice(window.offset, window.offset + window.limit) };
-    },
   };
 }
