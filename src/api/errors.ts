@@ -101,6 +101,11 @@ export function toApiError(error: unknown): ApiError {
   const mapped = fastifyError.code !== undefined ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped !== undefined) return new ApiError(mapped);
   if (error instanceof SyntaxError || fastifyError.type === 'entity.parse.failed') return new ApiError('malformed_json');
+  // Two requests racing to create the same unique thing (a friendly_url, a role name): the
+  // database's unique index decides, and the loser gets a clear 4xx, as if it had come second.
+  if (UNIQUE_VIOLATIONS.has(String(fastifyError.code))) {
+    return new ApiError('unprocessable', 'The request conflicts with a change made at the same moment (a name already taken); try again.');
+  }
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     if (status === 413) return new ApiError('payload_too_large');
@@ -111,6 +116,9 @@ export function toApiError(error: unknown): ApiError {
   }
   return new ApiError('internal');
 }
+
+/** Unique-constraint errors: PostgreSQL's SQLSTATE 23505, and better-sqlite3's code. */
+const UNIQUE_VIOLATIONS = new Set(['23505', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
 
 interface AjvIssue {
   keyword: string;

@@ -31,6 +31,9 @@ describe('toApiError', () => {
     expect(toApiError(Object.assign(new Error('x'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 })).status).toBe(415);
     expect(toApiError(Object.assign(new Error('x'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 })).status).toBe(413);
     expect(toApiError(new SyntaxError('Unexpected end of JSON input')).code).toBe('malformed_json');
+    // A lost race on a unique name, on either database: a 422, not a 500.
+    expect(toApiError(Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' })).status).toBe(422);
+    expect(toApiError(Object.assign(new Error('UNIQUE constraint failed: rooms.friendly_url'), { code: 'SQLITE_CONSTRAINT_UNIQUE' })).status).toBe(422);
   });
 });
 
