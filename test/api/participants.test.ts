@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isoTime, ManualClock } from '../../src/domain/clock.js';
-import { joinParticipants, leaveParticipants, lockRosterRoom } from '../../src/domain/roster-changes.js';
+import { leaveParticipants, lockRosterRoom } from '../../src/domain/roster-changes.js';
 import { findRoom } from '../../src/store/repos/rooms.js';
 import { liveParticipants } from '../../src/store/repos/roster.js';
-import { call, createPhoneRoom, recordEvents, type CreatedRoom } from '../helpers/rooms.js';
+import { call, type CreatedRoom, createPhoneRoom, joinWebParticipant, recordEvents } from '../helpers/rooms.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const SECOND = 1000;
@@ -24,13 +24,7 @@ describe('participants', () => {
 
   /** A web participant joins through the roster itself, as the room page does; answers its id. */
   function joinWeb(room: CreatedRoom, device: string, externalId: string | null = null): Promise<string> {
-    return t.running.services.changes.run(async function joinWebParticipant(change) {
-      const row = (await findRoom(change.trx, t.teamA.team_id, room.id))!;
-      await lockRosterRoom(change, row.id);
-      const newcomer = { type: 'web' as const, name: `Web ${device}`, external_id: externalId, call_id: null, caller_number: null, device, muted: false };
-      const [participant] = await joinParticipants(change, row, [newcomer]);
-      return participant!.id;
-    });
+    return joinWebParticipant(t, room.id, { name: `Web ${device}`, device, externalId });
   }
 
   function leaveWeb(room: CreatedRoom, participantId: string): Promise<void> {

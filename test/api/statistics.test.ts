@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/clock.js';
-import { joinParticipants, leaveEveryone, lockRosterRoom } from '../../src/domain/roster-changes.js';
+import { leaveEveryone } from '../../src/domain/roster-changes.js';
 import { findRoom } from '../../src/store/repos/rooms.js';
-import { call, createPhoneRoom, type CreatedRoom } from '../helpers/rooms.js';
+import { call, type CreatedRoom, createPhoneRoom, joinWebParticipant } from '../helpers/rooms.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const NOT_FOUND = { message: 'Not Found', error: 'not-found' };
@@ -53,12 +53,7 @@ describe('statistics', () => {
   let w2: string;
 
   function joinWeb(room: CreatedRoom, device: string, externalId: string | null): Promise<string> {
-    return t.running.services.changes.run(async function joinWebParticipant(change) {
-      const row = (await findRoom(change.trx, t.teamA.team_id, room.id))!;
-      await lockRosterRoom(change, row.id);
-      const [participant] = await joinParticipants(change, row, [{ type: 'web', name: 'Web', external_id: externalId, call_id: null, caller_number: null, device, muted: false }]);
-      return participant!.id;
-    });
+    return joinWebParticipant(t, room.id, { name: 'Web', device, externalId });
   }
   const at = (hours: number, minutes: number) => clock.set(Date.UTC(2026, 7, hours >= 12 ? 10 : 11, hours, minutes));
 

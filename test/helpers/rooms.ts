@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RoomEvent } from '../../src/bus/events.js';
+import { joinParticipants, lockRosterRoom } from '../../src/domain/roster-changes.js';
+import { findRoom } from '../../src/store/repos/rooms.js';
 import type { ApiClient, TestServer } from './server.js';
 
 export interface CreatedRoom {
@@ -37,4 +39,22 @@ export function recordEvents(t: TestServer): { events: RoomEvent[]; stop: () => 
   const events: RoomEvent[] = [];
   const stop = t.running.services.bus.subscribe((event) => events.push(event));
   return { events, stop };
+}
+
+/**
+ * A web participant joins through the roster itself, the code path the room page uses, inside
+ * a change of its own. Answers the participant's id.
+ */
+export function joinWebParticipant(
+  t: TestServer,
+  roomId: string,
+  fields: { name: string; device: string; externalId?: string | null },
+): Promise<string> {
+  return t.running.services.changes.run(async function joinWeb(change) {
+    const row = (await findRoom(change.trx, t.teamA.team_id, roomId))!;
+    await lockRosterRoom(change, row.id);
+    const newcomer = { type: 'web' as const, name: fields.name, external_id: fields.externalId ?? null, call_id: null, caller_number: null, device: fields.device, muted: false };
+    const [participant] = await joinParticipants(change, row, [newcomer]);
+    return participant!.id;
+  });
 }

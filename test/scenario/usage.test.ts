@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isoTime, isoTimeMicros, ManualClock } from '../../src/domain/clock.js';
-import { joinParticipants, leaveParticipants, lockRosterRoom } from '../../src/domain/roster-changes.js';
+import { leaveParticipants, lockRosterRoom } from '../../src/domain/roster-changes.js';
 import { findRoom } from '../../src/store/repos/rooms.js';
 import { liveParticipants } from '../../src/store/repos/roster.js';
-import { createPhoneRoom, recordEvents, type CreatedRoom } from '../helpers/rooms.js';
+import { type CreatedRoom, createPhoneRoom, joinWebParticipant, recordEvents } from '../helpers/rooms.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 
 /**
@@ -168,12 +168,7 @@ describe('a three-hour scenario in two rooms, every figure against a brute-force
 
   /** A web participant joins through the roster itself, as the room page does. */
   async function webJoin(room: RoomKey, key: string, device: string, externalId: string | null = null): Promise<void> {
-    const id = await t.running.services.changes.run(async function joinWebParticipant(change) {
-      const row = (await findRoom(change.trx, t.teamA.team_id, rooms[room].id))!;
-      await lockRosterRoom(change, row.id);
-      const [participant] = await joinParticipants(change, row, [{ type: 'web', name: key, external_id: externalId, call_id: null, caller_number: null, device, muted: false }]);
-      return participant!.id;
-    });
+    const id = await joinWebParticipant(t, rooms[room].id, { name: key, device, externalId });
     world.join(room, key, 'web', device, null, externalId).id = id;
   }
 
