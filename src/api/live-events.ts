@@ -6,6 +6,7 @@ import type { RoomWatcher } from '../domain/room-feed.js';
 import { eventMessage, snapshotMessage, type StreamMessage } from '../domain/stream-messages.js';
 import { ApiError, errorResponses, notFound } from './errors.js';
 import { RoomParams } from './phone-participants.js';
+import { StreamingResponse } from './streaming-response.js';
 import type { Api, RouteOptions } from './types.js';
 
 /** A consumer this far behind is cut off rather than buffered for: a slow reader never slows the API. */
@@ -87,28 +88,20 @@ function parseEventId(value: string | string[] | undefined): number | undefined 
   return text !== undefined && /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : undefined;
 }
 
-/** One client's event stream: SSE framing, heartbeats, and the cut-off for a consumer that stopped reading. */
-class EventStream implements RoomWatcher {
-  private readonly heartbeat: NodeJS.Timeout;
-  private readonly onClose: Array<() => void> = [];
-  private closed = false;
-
-  constructor(
-    private readonly response: ServerResponse,
-    heartbeatMs: number,
-    forget: () => void,
-  ) {
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      // Proxies (nginx) would otherwise hold events back in their buffers.
-      'x-accel-buffering': 'no',
+/** One client's event stream: SSE framing on a streaming response (heartbeat, cut-off, end). */
+class EventStream extends StreamingResponse implements RoomWatcher {
+  constructor(response: ServerResponse, heartbeatMs: number, forget: () => void) {
+    super(response, {
+      headers: {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        // Proxies (nginx) would otherwise hold events back in their buffers.
+        'x-accel-buffering': 'no',
+      },
+      heartbeat: { text: ': heartbeat\n\n', everyMs: heartbeatMs },
+      maxBufferedBytes: MAX_BUFFERED_BYTES,
     });
-    response.flushHeaders();
-    this.heartbeat = setInterval(() => this.write(': heartbeat\n\n'), heartbeatMs);
-    this.onClose.push(forget);
-    response.on('close', () => this.close());
+    this.whenClosed(forget);
   }
 
   snapshot(snapshot: RosterSnapshot): void {
@@ -119,37 +112,8 @@ class EventStream implements RoomWatcher {
     this.send(eventMessage(event));
   }
 
-  /** Ends the stream cleanly (room deleted, server shutting down). */
-  end(): void {
-    if (this.closed) return;
-    this.response.end();
-    this.close();
-  }
-
-  /** Runs `callback` when the stream closes, at once if it already has. */
-  whenClosed(callback: () => void): void {
-    if (this.closed) callback();
-    else this.onClose.push(callback);
-  }
-
   private send(message: StreamMessage): void {
     const id = message.id === undefined ? '' : `id: ${message.id}\n`;
     this.write(`${id}event: ${message.event}\ndata: ${JSON.stringify(message.data)}\n\n`);
-  }
-
-  private write(text: string): void {
-    if (this.closed) return;
-    this.response.write(text);
-    if (this.response.writableLength > MAX_BUFFERED_BYTES) {
-      this.response.destroy();
-      this.close();
-    }
-  }
-
-  private close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.heartbeat);
-    for (const callback of this.onClose.splice(0)) callback();
   }
 }

@@ -5,6 +5,7 @@ import type { RoomWatcher } from '../domain/room-feed.js';
 import type { ParticipantEventData } from '../domain/participant-view.js';
 import type { PanelMessage } from './panel-protocol.js';
 import { endReasonOf, panelMessageOf, panelParticipant } from './panel-view.js';
+import { StreamingResponse } from '../api/streaming-response.js';
 
 /** A page this far behind is cut off rather than buffered for (it reconnects and starts over from a snapshot). */
 const MAX_BUFFERED_BYTES = 256 * 1024;
@@ -14,36 +15,28 @@ const MAX_BUFFERED_BYTES = 256 * 1024;
  * room feed like the API's event stream. It ends when its own participant leaves the room
  * (after saying why), when the room is deleted, and when the page goes away.
  */
-export class PanelStream implements RoomWatcher {
-  private readonly heartbeat: NodeJS.Timeout;
-  private readonly onClose: Array<() => void> = [];
+export class PanelStream extends StreamingResponse implements RoomWatcher {
   /** Messages held back while the room's lock state is read for a snapshot. */
   private held: PanelMessage[] | undefined;
   private snapshots = 0;
-  private closed = false;
 
   constructor(
-    private readonly response: ServerResponse,
+    response: ServerResponse,
     private readonly participantId: string,
     heartbeatMs: number,
     /** Whether the room is locked now: read after each snapshot, as the roster snapshot does not carry it. */
     private readonly readLocked: () => Promise<boolean>,
   ) {
-    response.writeHead(200, {
-      'content-type': 'application/x-ndjson; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'x-content-type-options': 'nosniff',
+    super(response, {
+      headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'x-content-type-options': 'nosniff' },
+      heartbeat: { text: line({ type: 'ping' }), everyMs: heartbeatMs },
+      maxBufferedBytes: MAX_BUFFERED_BYTES,
     });
-    response.flushHeaders();
-    this.heartbeat = setInterval(() => this.write({ type: 'ping' }), heartbeatMs);
-    response.on('close', () => this.close());
   }
 
   /** Sends a message ahead of everything else (the page's own participant and what it may do). */
   greet(message: PanelMessage): void {
-    this.write(message);
+    this.write(line(message));
   }
 
   snapshot(snapshot: RosterSnapshot): void {
@@ -72,38 +65,14 @@ export class PanelStream implements RoomWatcher {
     if (ownLeave) this.send({ type: 'ended', reason: endReasonOf(event) });
   }
 
-  /** The room is gone, or the server is stopping: the stream ends. */
-  end(): void {
-    if (this.closed) return;
-    this.response.end();
-    this.close();
-  }
-
-  /** Runs `callback` when the stream closes, at once if it already has. */
-  whenClosed(callback: () => void): void {
-    if (this.closed) callback();
-    else this.onClose.push(callback);
-  }
-
   private send(message: PanelMessage): void {
     if (this.held !== undefined) return void this.held.push(message);
-    this.write(message);
+    this.write(line(message));
     if (message.type === 'ended') this.end();
   }
+}
 
-  private write(message: PanelMessage): void {
-    if (this.closed) return;
-    this.response.write(`${JSON.stringify(message)}\n`);
-    if (this.response.writableLength > MAX_BUFFERED_BYTES) {
-      this.response.destroy();
-      this.close();
-    }
-  }
-
-  private close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.heartbeat);
-    for (const callback of this.onClose.splice(0)) callback();
-  }
+/** One panel message: a line of JSON. */
+function line(message: PanelMessage): string {
+  return `${JSON.stringify(message)}\n`;
 }
