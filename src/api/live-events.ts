@@ -109,11 +109,23 @@ class EventStream extends StreamingResponse implements RoomWatcher {
   }
 
   event(event: RoomEvent): void {
-    this.send(eventMessage(event));
+    let frame = frames.get(event);
+    if (frame === undefined) {
+      frame = sseFrame(eventMessage(event));
+      frames.set(event, frame);
+    }
+    this.write(frame);
   }
 
   private send(message: StreamMessage): void {
-    const id = message.id === undefined ? '' : `id: ${message.id}\n`;
-    this.write(`${id}event: ${message.event}\ndata: ${JSON.stringify(message.data)}\n\n`);
+    this.write(sseFrame(message));
   }
+}
+
+/** Each event's frame, built once for all of its room's streams. */
+const frames = new WeakMap<RoomEvent, string>();
+
+function sseFrame(message: StreamMessage): string {
+  const id = message.id === undefined ? '' : `id: ${message.id}\n`;
+  return `${id}event: ${message.event}\ndata: ${JSON.stringify(message.data)}\n\n`;
 }

@@ -18,6 +18,8 @@ export class StreamingResponse {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly onClose: Array<() => void> = [];
   private closed = false;
+  /** Text written in this turn of the event loop, sent as one write when it ends. */
+  private pending = '';
 
   constructor(
     private readonly response: ServerResponse,
@@ -32,7 +34,8 @@ export class StreamingResponse {
   /** Ends the response cleanly. */
   end(): void {
     if (this.closed) return;
-    this.response.end();
+    this.response.end(this.pending);
+    this.pending = '';
     this.close();
   }
 
@@ -42,10 +45,21 @@ export class StreamingResponse {
     else this.onClose.push(callback);
   }
 
-  /** Writes `text` unless closed; past the buffer limit the client is cut off. */
+  /**
+   * Writes `text` unless closed; past the buffer limit the client is cut off. Writes of one
+   * turn of the event loop go out together: a commit carries many changes, and a room's
+   * watchers would otherwise cost a system call per event each.
+   */
   write(text: string): void {
     if (this.closed) return;
-    this.response.write(text);
+    if (this.pending === '') setImmediate(() => this.flush());
+    this.pending += text;
+  }
+
+  private flush(): void {
+    if (this.closed || this.pending === '') return;
+    this.response.write(this.pending);
+    this.pending = '';
     if (this.response.writableLength > this.options.maxBufferedBytes) {
       this.response.destroy();
       this.close();

@@ -8,6 +8,7 @@ import {
   liveParticipantsOfRooms,
   lockRoom,
   type LiveRoomRow,
+  type SessionRow,
 } from '../store/repos/roster.js';
 import type { Executor } from '../store/store.js';
 import type { ChangeRunner } from './changes.js';
@@ -39,11 +40,40 @@ export async function liveRoomCount(db: Executor, room: RoomRow, now: number): P
   return liveRoom(room, session, session?.live_participants ?? 0, now);
 }
 
-/** One room's live entry with its participants (an empty list when nobody is live). */
-export async function liveRoomParticipants(db: Executor, room: RoomRow, now: number): Promise<LiveRoom<LiveParticipant[]>> {
-  const session = await findLiveSession(db, room.id);
-  const participants = session === undefined ? [] : await liveParticipants(db, room.id);
-  return liveRoom(room, session, participants.map(liveParticipant), now);
+/** A room's live roster as of its event number `seq`. */
+interface CachedRoster {
+  seq: number;
+  session: SessionRow | undefined;
+  participants: LiveParticipant[];
+}
+
+/**
+ * The live rosters of recently read rooms, each kept with the room's event number. Every
+ * change to a room's live participants or session emits a room event, which moves that
+ * number in the change's own transaction, so a roster whose number still matches the room
+ * row's is the current one, on one node or many: reading a 100-participant room costs one
+ * room lookup instead of a query that builds 1,700 values. The number is read (with the room)
+ * before the roster, so a roster cached under a number is never older than it. Bounded,
+ * least recently used out.
+ */
+export class LiveRosterCache {
+  private readonly rooms = new Map<string, CachedRoster>();
+
+  constructor(private readonly capacity = 2000) {}
+
+  /** One room's live entry with its participants (an empty list when nobody is live). */
+  async read(db: Executor, room: RoomRow, now: number): Promise<LiveRoom<LiveParticipant[]>> {
+    let roster = this.rooms.get(room.id);
+    if (roster !== undefined) this.rooms.delete(room.id);
+    if (roster?.seq !== Number(room.event_seq)) {
+      const session = await findLiveSession(db, room.id);
+      const participants = session === undefined ? [] : (await liveParticipants(db, room.id)).map(liveParticipant);
+      roster = { seq: Number(room.event_seq), session, participants };
+    }
+    this.rooms.set(room.id, roster);
+    if (this.rooms.size > this.capacity) this.rooms.delete(this.rooms.keys().next().value as string);
+    return liveRoom(room, roster.session, roster.participants, now);
+  }
 }
 
 /**

@@ -9,7 +9,7 @@ import {
 } from '../store/repos/roster.js';
 import type { Change } from './changes.js';
 import type { CoreDeps } from './deps.js';
-import { liveRoomCount, liveRoomCounts, liveRoomParticipants, liveRoomsParticipants, type LiveRoomList, type LiveRoomsQuery } from './live-rooms.js';
+import { liveRoomCount, liveRoomCounts, liveRoomsParticipants, LiveRosterCache, type LiveRoomList, type LiveRoomsQuery } from './live-rooms.js';
 import type { LiveParticipant, LiveRoom } from './participant-view.js';
 import { changeParticipants, joinParticipants, leaveParticipants, lockRosterRoom, type Newcomer, type ParticipantChange } from './roster-changes.js';
 
@@ -55,6 +55,8 @@ export interface RosterService {
 
 export function createRosterService(deps: CoreDeps): RosterService {
   const { store, changes, clock } = deps;
+  // The room page's panels and bridges poll single rooms' rosters: each read is one room lookup while nothing changed.
+  const rosters = new LiveRosterCache();
 
   /** Runs `work` as one change on the team's room, holding the room's lock; undefined when there is no such room. */
   function inRoom<T>(teamId: string, roomRef: string, work: (change: Change, room: RoomRow) => Promise<T>): Promise<T | undefined> {
@@ -130,7 +132,7 @@ export function createRosterService(deps: CoreDeps): RosterService {
 
     async liveRoomParticipants(teamId, roomRef) {
       const room = await findRoom(store.db, teamId, roomRef);
-      return room === undefined ? undefined : liveRoomParticipants(store.db, room, clock.now());
+      return room === undefined ? undefined : rosters.read(store.db, room, clock.now());
     },
 
     liveRooms: (teamId, query) => liveRoomCounts(store.db, teamId, query, clock.now()),

@@ -87,7 +87,7 @@ export function createTeamService(deps: { store: Store; clock: Clock }): TeamSer
       return { created: true };
     }
     if (!sameSecret(existing.key_hash, hashKey(input.developerKey))) {
-      await updateTeamKey(store.db, input.id, input.developerKey, hashKey(input.developerKey), clock.now());
+      await store.transaction((trx) => updateTeamKey(trx, input.id, input.developerKey, hashKey(input.developerKey), clock.now()));
     }
     return { created: false };
   }
@@ -96,7 +96,7 @@ export function createTeamService(deps: { store: Store; clock: Clock }): TeamSer
     const developerKey = generateDeveloperKey();
     const team = await findTeamById(store.db, teamId);
     if (team === undefined) return undefined;
-    await updateTeamKey(store.db, teamId, developerKey, hashKey(developerKey), clock.now());
+    await store.transaction((trx) => updateTeamKey(trx, teamId, developerKey, hashKey(developerKey), clock.now()));
     return { team_id: teamId, developer_key: developerKey, name: team.name };
   }
 

@@ -5,6 +5,7 @@ import * as liveSessions from './migrations/003_live_sessions.js';
 import * as webhooks from './migrations/004_webhooks.js';
 import * as sessionHistory from './migrations/005_session_history.js';
 import * as webPresence from './migrations/006_web_presence.js';
+import * as listOrder from './migrations/007_list_order.js';
 
 /**
  * The migrations, in order. Listed here rather than read from a folder so the compiled
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '004_webhooks': webhooks,
   '005_session_history': sessionHistory,
   '006_web_presence': webPresence,
+  '007_list_order': listOrder,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

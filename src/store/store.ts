@@ -14,6 +14,10 @@ export type Executor = Kysely<Database> | Transaction<Database>;
  */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /**
+   * For reads outside a transaction: they see the last commit. Every write goes through
+   * `transaction` (in embedded mode this is a read-only connection).
+   */
   readonly db: Kysely<Database>;
   /** Runs `work` in one transaction: everything it writes commits together, or nothing does. */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;

@@ -5,6 +5,7 @@ import type { Store } from '../store/store.js';
 import { findTeamById } from '../store/repos/teams.js';
 import {
   claimDelivery,
+  claimNextDelivery,
   dueHeads,
   findWebhook,
   nextDueTime,
@@ -96,8 +97,8 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     for (const head of heads) {
       if (stopped || inFlight.size >= options.concurrency) return;
       if (inFlight.has(head.webhook_id)) continue;
-      if (!(await claimDelivery(store.db, head.id, now, now + leaseMs))) continue;
-      const attempt = attemptDelivery(head)
+      if (!(await store.transaction((trx) => claimDelivery(trx, head.id, now, now + leaseMs)))) continue;
+      const attempt = sendInOrder(head)
         .catch((error: unknown) => logger.error({ err: error, delivery: head.id }, 'webhook attempt could not be recorded'))
         .finally(() => {
           inFlight.delete(head.webhook_id);
@@ -107,10 +108,17 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     }
   }
 
-  async function attemptDelivery(delivery: DeliveryRow): Promise<void> {
+  /** Sends a webhook's deliveries one after another, from a claimed head, while the next is due. */
+  async function sendInOrder(head: DeliveryRow): Promise<void> {
+    let delivery: DeliveryRow | undefined = head;
+    while (delivery !== undefined) delivery = await attemptDelivery(delivery);
+  }
+
+  /** One attempt, recorded; answers the webhook's next delivery, already claimed, when it may go at once. */
+  async function attemptDelivery(delivery: DeliveryRow): Promise<DeliveryRow | undefined> {
     const webhook = await findWebhook(store.db, delivery.team_id, delivery.webhook_id);
     const team = await findTeamById(store.db, delivery.team_id);
-    if (webhook === undefined || team === undefined) return; // deleted meanwhile: its rows went with it
+    if (webhook === undefined || team === undefined) return undefined; // deleted meanwhile: its rows went with it
 
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -152,10 +160,15 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
       last_attempt_at: now,
       delivered_at: delivered ? now : null,
     };
-    await store.transaction((trx) => recordAttempt(trx, delivery, outcome));
+    const next = await store.transaction(async function settle(trx) {
+      await recordAttempt(trx, delivery, outcome);
+      if (outcome.status === 'pending' || stopped) return undefined;
+      return claimNextDelivery(trx, delivery.webhook_id, delivery.sequence, now, now + leaseMs);
+    });
     if (!delivered) {
       logger.info({ delivery: delivery.id, webhook: webhook.id, attempts, status: statusCode, error, givenUp }, 'webhook attempt failed');
     }
+    return next;
   }
 
   /** Exponential backoff with jitter: base·2^(n-1), capped, then scaled by a random 50–100 %. */
@@ -168,7 +181,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     const now = clock.now();
     if (now - lastPrune < 60_000) return;
     lastPrune = now;
-    await pruneSettled(store.db, now - options.retentionMs);
+    await store.transaction((trx) => pruneSettled(trx, now - options.retentionMs));
   }
 
   async function scheduleNextPump(): Promise<void> {

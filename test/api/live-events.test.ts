@@ -151,7 +151,7 @@ describe('the room event stream', () => {
     /** Events another node committed (the room's counter moved) and published late or never. */
     async function committedElsewhere(roomId: string, count: number): Promise<(offset: number) => RoomEvent> {
       const base = await roomSeq(roomId);
-      await t.running.services.store.db.updateTable('rooms').set({ event_seq: base + count }).where('id', '=', roomId).execute();
+      await t.running.services.store.transaction((trx) => trx.updateTable('rooms').set({ event_seq: base + count }).where('id', '=', roomId).execute());
       return (offset) => ({ id: randomUUID(), name: 'room_locked', teamId: t.teamA.team_id, roomId, seq: base + offset, at: Date.now(), data: { room_id: roomId, offset } });
     }
 

@@ -127,4 +127,26 @@ describe('live endpoints', () => {
     expect(all.body.data.map((room: any) => room.id)).toEqual([rooms[2]!.id, rooms[0]!.id]);
     expect((await t.api.get(`/api/v1/rooms/${rooms[1]!.id}/live`)).body).toMatchObject({ start_time: null, live_participants: 0 });
   });
+
+  it("keeps a room's participant list current through every kind of change, read after read", async () => {
+    const room = await createPhoneRoom(t.api);
+    const roster = async () => (await t.api.get(`/api/v1/rooms/${room.id}/live/participants`)).body;
+    const joined = `/api/v1/rooms/${room.id}/phone-participants/joined`;
+    await t.api.post(joined, [call('a'), call('b')]);
+    expect((await roster()).live_participants.map((p: any) => p.call_id)).toEqual(['a', 'b']);
+    const before = (await roster()).session_duration;
+
+    // Nothing changed: the duration still moves with the clock.
+    clock.advance(5_000);
+    expect((await roster()).session_duration).toBe(before + 5);
+
+    await t.api.post(joined, [call('a', { muted: true, name: 'Renamed' })]);
+    expect((await roster()).live_participants[0]).toMatchObject({ call_id: 'a', muted: true, name: 'Renamed' });
+    await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/left`, ['a']);
+    expect((await roster()).live_participants.map((p: any) => p.call_id)).toEqual(['b']);
+    await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/left`, ['b']);
+    expect(await roster()).toMatchObject({ start_time: null, live_participants: [] });
+    await t.api.post(joined, [call('c')]);
+    expect((await roster()).live_participants.map((p: any) => p.call_id)).toEqual(['c']);
+  });
 });

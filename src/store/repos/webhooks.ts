@@ -87,6 +87,23 @@ export async function claimDelivery(db: Executor, deliveryId: string, now: numbe
   return Number(result.numUpdatedRows) === 1;
 }
 
+/**
+ * Leases the delivery that follows `sequence` in its webhook's queue, when it is due and no
+ * sender holds it: how a sender goes on with its webhook's next delivery as soon as one
+ * settles, with no search for heads in between. Undefined when there is none to take.
+ */
+export async function claimNextDelivery(db: Executor, webhookId: string, sequence: number, now: number, until: number): Promise<DeliveryRow | undefined> {
+  const next = await db
+    .selectFrom('webhook_deliveries')
+    .selectAll()
+    .where('webhook_id', '=', webhookId)
+    .where('sequence', '=', sequence + 1)
+    .executeTakeFirst();
+  if (next === undefined || next.status !== 'pending' || next.next_attempt_at > now) return undefined;
+  if (next.claimed_until !== null && next.claimed_until >= now) return undefined;
+  return (await claimDelivery(db, next.id, now, until)) ? { ...next, claimed_until: until } : undefined;
+}
+
 /** Records one attempt; a settled delivery (delivered or given up) moves its webhook's head on. Run it in a transaction. */
 export async function recordAttempt(
   db: Executor,

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
 import { migrateToLatest } from '../migrate.js';
+import { createGroupCommit } from './group-commit.js';
 import { withStatementCache } from './statement-cache.js';
 
 export interface SqliteStoreOptions {
@@ -14,34 +15,47 @@ export interface SqliteStoreOptions {
   synchronous: 'NORMAL' | 'FULL';
 }
 
-/** The embedded store: one SQLite file in WAL mode, foreign keys on, migrated at open. */
+/**
+ * The embedded store: one SQLite file in WAL mode, foreign keys on, migrated at open. Two
+ * connections: the writer runs every transaction (one at a time, group-committed), and a
+ * read-only connection serves the reads made outside a transaction. WAL lets that reader see
+ * the last commit while the writer works, so a request's lookups never queue behind other
+ * requests' changes; and since they don't, changes arrive together and share their COMMIT.
+ */
 export async function openSqliteStore(options: SqliteStoreOptions, logger: Logger): Promise<Store> {
   const file = options.dataDir === ':memory:' ? ':memory:' : path.join(options.dataDir, 'roomline.db');
   if (file !== ':memory:') fs.mkdirSync(options.dataDir, { recursive: true });
 
-  const sqlite = new BetterSqlite3(file);
-  sqlite.pragma('journal_mode = WAL');
+  const writer = new BetterSqlite3(file);
+  writer.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: a commit is in the OS before the answer, so it survives kill -9;
   // FULL also fsyncs every commit, for power loss.
-  sqlite.pragma(`synchronous = ${options.synchronous}`);
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
+  writer.pragma(`synchronous = ${options.synchronous}`);
+  writer.pragma('foreign_keys = ON');
+  writer.pragma('busy_timeout = 5000');
 
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const applied = await migrateToLatest(db);
+  const writeDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) });
+  const applied = await migrateToLatest(writeDb);
   if (applied.length > 0) logger.info({ migrations: applied }, 'store migrated');
 
+  // A second connection to ':memory:' would be another, empty database: there, one serves all.
+  const reader = file === ':memory:' ? undefined : new BetterSqlite3(file, { readonly: true });
+  reader?.pragma('busy_timeout = 5000');
+  const readDb = reader === undefined ? writeDb : new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(reader) }) });
+
+  const groupCommit = createGroupCommit(writeDb);
   return {
     kind: 'sqlite',
-    db,
+    db: readDb,
     transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-      return db.transaction().execute(work);
+      return groupCommit(work);
     },
     async ping() {
-      sqlite.prepare('select 1').get();
+      writer.prepare('select 1').get();
     },
     async close() {
-      await db.destroy();
+      if (readDb !== writeDb) await readDb.destroy();
+      await writeDb.destroy();
     },
     describe() {
       return `sqlite at ${file}`;

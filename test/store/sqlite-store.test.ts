@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
+
+/** The embedded store's transactions: shared commits that keep each transaction whole and apart. */
+describe('embedded store', () => {
+  let dataDir: string;
+  let store: Store;
+
+  beforeEach(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomline-store-'));
+    store = await openSqliteStore({ dataDir, synchronous: 'NORMAL' }, pino({ level: 'silent' }));
+  });
+  afterEach(async () => {
+    await store.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const teamRow = (id: string) => ({ id, name: id, developer_key: `key-${id}`, key_hash: `hash-${id}`, room_settings: '{}', created_at: 1, updated_at: 1 });
+  const teamIds = async () => (await store.db.selectFrom('teams').select('id').execute()).map((row) => row.id).sort();
+
+  it('transactions started together commit together, yet each fails alone and leaves nothing behind', async () => {
+    const ids = Array.from({ length: 30 }, (_, n) => `team-${String(n).padStart(2, '0')}`);
+    // Issued in one turn of the event loop, so they share commits.
+    const outcomes = await Promise.allSettled(
+      ids.map((id, n) =>
+        store.transaction(async (trx) => {
+          await trx.insertInto('teams').values(teamRow(id)).execute();
+          if (n % 3 === 1) throw new Error(`refused ${id}`);
+          // A constraint error halfway through: the first insert of this one goes too.
+          if (n % 3 === 2) await trx.insertInto('teams').values(teamRow(ids[0]!)).execute();
+          return id;
+        }),
+      ),
+    );
+    const kept = ids.filter((_, n) => n % 3 === 0);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(ids.map((_, n) => (n % 3 === 0 ? 'fulfilled' : 'rejected')));
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled').map((outcome) => outcome.value)).toEqual(kept);
+    expect(outcomes[1]).toMatchObject({ status: 'rejected', reason: { message: 'refused team-01' } });
+    expect(await teamIds()).toEqual(kept);
+  });
+
+  it('answers a transaction only once its commit is visible to every reader', async () => {
+    const id = randomUUID();
+    const seen = await Promise.all([
+      store.transaction(async (trx) => trx.insertInto('teams').values(teamRow(id)).execute()).then(teamIds),
+      store.transaction(async () => 'another transaction in the same commit'),
+    ]);
+    expect(seen[0]).toEqual([id]);
+  });
+
+  it('serves reads while a transaction is in progress, showing the last commit', async () => {
+    const committed = randomUUID();
+    await store.transaction((trx) => trx.insertInto('teams').values(teamRow(committed)).execute());
+    let finish!: () => void;
+    const holding = new Promise<void>((resolve) => (finish = resolve));
+    let inside!: () => void;
+    const started = new Promise<void>((resolve) => (inside = resolve));
+    const open = store.transaction(async (trx) => {
+      await trx.insertInto('teams').values(teamRow(randomUUID())).execute();
+      inside();
+      await holding;
+    });
+    await started;
+    // With one connection for both, this read would wait for the transaction, which waits for it.
+    expect(await teamIds()).toEqual([committed]);
+    finish();
+    await open;
+    expect(await teamIds()).toHaveLength(2);
+  });
+
+  it('refuses writes outside a transaction', async () => {
+    await expect(store.db.insertInto('teams').values(teamRow(randomUUID())).execute()).rejects.toThrow(/readonly/i);
+  });
+});
