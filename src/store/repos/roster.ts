@@ -197,9 +197,13 @@ function liveRoomsOfTeam(db: Executor, teamId: string) {
     .where('sessions.end_time', 'is', null);
 }
 
+/** Counted from the team's live sessions alone (a session's team is its room's), one index range. */
 export async function countLiveRooms(db: Executor, teamId: string): Promise<number> {
-  const row = await liveRoomsOfTeam(db, teamId)
+  const row = await db
+    .selectFrom('sessions')
     .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('team_id', '=', teamId)
+    .where('end_time', 'is', null)
     .executeTakeFirstOrThrow();
   return Number(row.count);
 }

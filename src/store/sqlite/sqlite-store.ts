@@ -6,8 +6,12 @@ import type { Logger } from 'pino';
 import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
 import { migrateToLatest } from '../migrate.js';
+import { startCheckpointer } from './checkpointer.js';
 import { createGroupCommit } from './group-commit.js';
 import { withStatementCache } from './statement-cache.js';
+
+/** How often the WAL is copied back into the database file. */
+const CHECKPOINT_EVERY_MS = 200;
 
 export interface SqliteStoreOptions {
   /** Folder of the database file; ':memory:' keeps everything in memory (tests of the store alone). */
@@ -43,6 +47,10 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
   reader?.pragma('busy_timeout = 5000');
   const readDb = reader === undefined ? writeDb : new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(reader) }) });
 
+  // Checkpoints run on their own thread; the writer's own limit (about 40 MB) is the backstop.
+  const checkpointer = file === ':memory:' ? undefined : startCheckpointer(file, CHECKPOINT_EVERY_MS, (error) => logger.warn({ error }, 'WAL checkpoint failed'));
+  if (checkpointer !== undefined) writer.pragma('wal_autocheckpoint = 10000');
+
   const groupCommit = createGroupCommit(writeDb);
   return {
     kind: 'sqlite',
@@ -54,6 +62,7 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
       writer.prepare('select 1').get();
     },
     async close() {
+      await checkpointer?.stop();
       if (readDb !== writeDb) await readDb.destroy();
       await writeDb.destroy();
     },
