@@ -5,6 +5,7 @@ import type { PendingEvent, RoomEvent } from '../bus/events.js';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
+import { advanceRoomSeq } from '../store/repos/roster.js';
 
 /** One state change in progress: its transaction, its time, and the events it will publish. */
 export interface Change {
@@ -66,14 +67,9 @@ async function numberEvents(trx: Transaction<Database>, pending: PendingEvent[],
   }
   const nextByRoom = new Map<string, number>();
   for (const [roomId, count] of countByRoom) {
-    const row = await trx
-      .updateTable('rooms')
-      .set((eb) => ({ event_seq: eb('event_seq', '+', count) }))
-      .where('id', '=', roomId)
-      .returning('event_seq')
-      .executeTakeFirst();
+    const seq = await advanceRoomSeq(trx, roomId, count);
     // A room deleted by this very change has no counter left: its last events carry 0.
-    if (row !== undefined) nextByRoom.set(roomId, row.event_seq - count + 1);
+    if (seq !== undefined) nextByRoom.set(roomId, seq - count + 1);
   }
   return pending.map((event) => {
     let seq = 0;

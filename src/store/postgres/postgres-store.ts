@@ -13,6 +13,9 @@ pg.types.setTypeParser(INT8_OID, (value: string) => Number(value));
 /** The cluster store: PostgreSQL through a pg pool, migrated at open. */
 export async function openPostgresStore(databaseUrl: string, logger: Logger): Promise<Store> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  // An idle connection the server dropped (a restart, a failover, an administrator) is
+  // reported here; the pool replaces it. Unhandled, the event would end the process.
+  pool.on('error', (error) => logger.warn({ err: error }, 'a PostgreSQL connection was lost; the pool replaces it'));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'store migrated');

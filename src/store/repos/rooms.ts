@@ -1,6 +1,7 @@
 import { pageByCreation, type PageWindow } from './paging.js';
 import type { Executor } from '../store.js';
 import type { RoomTable } from '../schema.js';
+import { prepared } from './prepared.js';
 
 export type RoomRow = RoomTable;
 
@@ -14,15 +15,19 @@ export const FRIENDLY_URL = /^[A-Za-z0-9_-]{1,64}$/;
  * simply not found, exactly like a missing one.
  */
 export async function findRoom(db: Executor, teamId: string, ref: string): Promise<RoomRow | undefined> {
-  const query = db.selectFrom('rooms').selectAll().where('team_id', '=', teamId);
   if (UUID.test(ref)) {
-    const byId = await query.where('id', '=', ref.toLowerCase()).executeTakeFirst();
+    const [byId] = (await roomById(db, teamId, ref.toLowerCase())).rows;
     if (byId !== undefined) return byId;
   }
   // A ref that can be neither names nothing; it never reaches the database (PostgreSQL refuses NUL bytes).
   if (!FRIENDLY_URL.test(ref)) return undefined;
-  return query.where('friendly_url', '=', ref).executeTakeFirst();
+  return (await roomByFriendlyUrl(db, teamId, ref)).rows[0];
 }
+
+const roomById = prepared(2, (db, teamId: string, id: string) => db.selectFrom('rooms').selectAll().where('team_id', '=', teamId).where('id', '=', id));
+const roomByFriendlyUrl = prepared(2, (db, teamId: string, friendlyUrl: string) =>
+  db.selectFrom('rooms').selectAll().where('team_id', '=', teamId).where('friendly_url', '=', friendlyUrl),
+);
 
 /** The team's rooms carrying any of `tags` (all rooms when `tags` is empty). */
 function teamRooms(db: Executor, teamId: string, tags: readonly string[]) {

@@ -2,6 +2,7 @@ import type { Executor } from '../store.js';
 import { pageByCreation, type PageWindow } from './paging.js';
 import type { RoomRow } from './rooms.js';
 import type { ParticipantActivityTable, ParticipantTable, SessionTable } from '../schema.js';
+import { prepared } from './prepared.js';
 
 export type ParticipantRow = ParticipantTable;
 export type SessionRow = SessionTable;
@@ -16,13 +17,30 @@ export type ParticipantPatch = Partial<Pick<ParticipantRow, 'name' | 'caller_num
  * Answers false when the room is gone.
  */
 export async function lockRoom(db: Executor, roomId: string): Promise<boolean> {
-  const result = await db
+  const result = await lockRoomRow(db, roomId);
+  return Number(result.numAffectedRows ?? 0) > 0;
+}
+
+const lockRoomRow = prepared(1, (db, roomId: string) =>
+  db
     .updateTable('rooms')
     .set((eb) => ({ event_seq: eb.ref('event_seq') }))
-    .where('id', '=', roomId)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
+    .where('id', '=', roomId),
+);
+
+/** Moves the room's event counter on by `count` and answers the new value (undefined when the room is gone). */
+export async function advanceRoomSeq(db: Executor, roomId: string, count: number): Promise<number | undefined> {
+  const [row] = (await advanceRoomSeqRow(db, count, roomId)).rows;
+  return row === undefined ? undefined : Number(row.event_seq);
 }
+
+const advanceRoomSeqRow = prepared(2, (db, count: number, roomId: string) =>
+  db
+    .updateTable('rooms')
+    .set((eb) => ({ event_seq: eb('event_seq', '+', count) }))
+    .where('id', '=', roomId)
+    .returning('event_seq'),
+);
 
 export async function findRoomSeq(db: Executor, roomId: string): Promise<number | undefined> {
   const row = await db.selectFrom('rooms').select('event_seq').where('id', '=', roomId).executeTakeFirst();
@@ -55,8 +73,10 @@ export async function setPhoneConnected(db: Executor, roomId: string, connected:
 // --- sessions -------------------------------------------------------------------------------
 
 export async function findLiveSession(db: Executor, roomId: string): Promise<SessionRow | undefined> {
-  return db.selectFrom('sessions').selectAll().where('room_id', '=', roomId).where('end_time', 'is', null).executeTakeFirst();
+  return (await liveSessionOf(db, roomId)).rows[0];
 }
+
+const liveSessionOf = prepared(1, (db, roomId: string) => db.selectFrom('sessions').selectAll().where('room_id', '=', roomId).where('end_time', 'is', null));
 
 export async function insertSession(db: Executor, session: SessionRow): Promise<void> {
   await db.insertInto('sessions').values(session).execute();
@@ -64,14 +84,18 @@ export async function insertSession(db: Executor, session: SessionRow): Promise<
 
 /** Moves the session's live count by `delta` and answers the new count. */
 export async function addLiveParticipants(db: Executor, sessionId: string, delta: number): Promise<number> {
-  const row = await db
+  const [row] = (await addToLiveCount(db, delta, sessionId)).rows;
+  if (row === undefined) throw new Error(`session ${sessionId} is gone`);
+  return Number(row.live_participants);
+}
+
+const addToLiveCount = prepared(2, (db, delta: number, sessionId: string) =>
+  db
     .updateTable('sessions')
     .set((eb) => ({ live_participants: eb('live_participants', '+', delta) }))
     .where('id', '=', sessionId)
-    .returning('live_participants')
-    .executeTakeFirstOrThrow();
-  return Number(row.live_participants);
-}
+    .returning('live_participants'),
+);
 
 export async function closeSession(db: Executor, sessionId: string, endTime: number, reason: string): Promise<SessionRow> {
   return db

@@ -1,14 +1,19 @@
 import type { Executor } from '../store.js';
 import type { TeamTable } from '../schema.js';
+import { prepared } from './prepared.js';
 
 export type TeamRow = TeamTable;
 
+const teamById = prepared(1, (db, teamId: string) => db.selectFrom('teams').selectAll().where('id', '=', teamId));
+const teamByKeyHash = prepared(1, (db, keyHash: string) => db.selectFrom('teams').selectAll().where('key_hash', '=', keyHash));
+
 export async function findTeamById(db: Executor, teamId: string): Promise<TeamRow | undefined> {
-  return db.selectFrom('teams').selectAll().where('id', '=', teamId).executeTakeFirst();
+  return (await teamById(db, teamId)).rows[0];
 }
 
+/** Every authenticated request's first query. */
 export async function findTeamByKeyHash(db: Executor, keyHash: string): Promise<TeamRow | undefined> {
-  return db.selectFrom('teams').selectAll().where('key_hash', '=', keyHash).executeTakeFirst();
+  return (await teamByKeyHash(db, keyHash)).rows[0];
 }
 
 export async function listTeams(db: Executor): Promise<TeamRow[]> {

@@ -1,13 +1,16 @@
 import type { Executor } from '../store.js';
 import type { ExpressionBuilder } from 'kysely';
 import type { Database, WebhookDeliveryTable, WebhookTable } from '../schema.js';
+import { prepared } from './prepared.js';
 
 export type WebhookRow = WebhookTable;
 export type DeliveryRow = WebhookDeliveryTable;
 
 export async function findWebhook(db: Executor, teamId: string, webhookId: string): Promise<WebhookRow | undefined> {
-  return db.selectFrom('webhooks').selectAll().where('team_id', '=', teamId).where('id', '=', webhookId).executeTakeFirst();
+  return (await webhookById(db, teamId, webhookId)).rows[0];
 }
+
+const webhookById = prepared(2, (db, teamId: string, webhookId: string) => db.selectFrom('webhooks').selectAll().where('team_id', '=', teamId).where('id', '=', webhookId));
 
 export async function countWebhooks(db: Executor, teamId: string): Promise<number> {
   const row = await db
@@ -20,19 +23,25 @@ export async function countWebhooks(db: Executor, teamId: string): Promise<numbe
 
 /** The team's webhooks subscribed to any of `events`, oldest first (the order deliveries are enqueued in). */
 export async function webhooksForTeam(db: Executor, teamId: string): Promise<WebhookRow[]> {
-  return db.selectFrom('webhooks').selectAll().where('team_id', '=', teamId).orderBy('created_at', 'asc').orderBy('id', 'asc').execute();
+  return (await teamWebhooks(db, teamId)).rows;
 }
+
+const teamWebhooks = prepared(1, (db, teamId: string) => db.selectFrom('webhooks').selectAll().where('team_id', '=', teamId).orderBy('created_at', 'asc').orderBy('id', 'asc'));
 
 /** Takes the next `count` sequence numbers of a webhook; returns the first. */
 export async function takeSequences(db: Executor, webhookId: string, count: number): Promise<number> {
-  const row = await db
+  const [row] = (await advanceLastSequence(db, count, webhookId)).rows;
+  if (row === undefined) throw new Error(`webhook ${webhookId} is gone`);
+  return Number(row.last_sequence) - count + 1;
+}
+
+const advanceLastSequence = prepared(2, (db, count: number, webhookId: string) =>
+  db
     .updateTable('webhooks')
     .set((eb) => ({ last_sequence: eb('last_sequence', '+', count) }))
     .where('id', '=', webhookId)
-    .returning('last_sequence')
-    .executeTakeFirstOrThrow();
-  return row.last_sequence - count + 1;
-}
+    .returning('last_sequence'),
+);
 
 export async function insertDeliveries(db: Executor, rows: DeliveryRow[]): Promise<void> {
   // Chunked: SQLite caps the number of bound parameters in one statement.
@@ -77,15 +86,18 @@ export async function dueHeads(db: Executor, now: number, limit: number): Promis
 
 /** Leases a delivery to this sender; false when another sender holds it or it is no longer pending. */
 export async function claimDelivery(db: Executor, deliveryId: string, now: number, until: number): Promise<boolean> {
-  const result = await db
+  const result = await claimRow(db, until, deliveryId, now);
+  return Number(result.numAffectedRows ?? 0) === 1;
+}
+
+const claimRow = prepared(3, (db, until: number, deliveryId: string, now: number) =>
+  db
     .updateTable('webhook_deliveries')
     .set({ claimed_until: until })
     .where('id', '=', deliveryId)
     .where('status', '=', 'pending')
-    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
-}
+    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)])),
+);
 
 /**
  * Leases the delivery that follows `sequence` in its webhook's queue, when it is due and no
@@ -93,16 +105,15 @@ export async function claimDelivery(db: Executor, deliveryId: string, now: numbe
  * settles, with no search for heads in between. Undefined when there is none to take.
  */
 export async function claimNextDelivery(db: Executor, webhookId: string, sequence: number, now: number, until: number): Promise<DeliveryRow | undefined> {
-  const next = await db
-    .selectFrom('webhook_deliveries')
-    .selectAll()
-    .where('webhook_id', '=', webhookId)
-    .where('sequence', '=', sequence + 1)
-    .executeTakeFirst();
+  const [next] = (await deliveryAt(db, webhookId, sequence + 1)).rows;
   if (next === undefined || next.status !== 'pending' || next.next_attempt_at > now) return undefined;
   if (next.claimed_until !== null && next.claimed_until >= now) return undefined;
   return (await claimDelivery(db, next.id, now, until)) ? { ...next, claimed_until: until } : undefined;
 }
+
+const deliveryAt = prepared(2, (db, webhookId: string, sequence: number) =>
+  db.selectFrom('webhook_deliveries').selectAll().where('webhook_id', '=', webhookId).where('sequence', '=', sequence),
+);
 
 /** Records one attempt; a settled delivery (delivered or given up) moves its webhook's head on. Run it in a transaction. */
 export async function recordAttempt(

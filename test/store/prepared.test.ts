@@ -1,0 +1,41 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepared } from '../../src/store/repos/prepared.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
+
+describe('prepared queries', () => {
+  let dataDir: string;
+  let store: Store;
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomline-prepared-'));
+    store = await openSqliteStore({ dataDir, synchronous: 'NORMAL' }, pino({ level: 'silent' }));
+    await store.transaction((trx) =>
+      trx
+        .insertInto('teams')
+        .values(['a', 'b', 'c'].map((id, n) => ({ id, name: `Team ${id}`, developer_key: id, key_hash: `h${id}`, room_settings: '{}', created_at: n, updated_at: n })))
+        .execute(),
+    );
+  });
+  afterAll(async () => {
+    await store.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('runs one compiled query with each call’s values, constants kept, in any order of use', async () => {
+    const named = prepared(2, (db, after: number, name: string) =>
+      db.selectFrom('teams').select('id').where('created_at', '>', after).where('name', '<>', name).where('developer_key', '<>', 'never').orderBy('id'),
+    );
+    expect((await named(store.db, 0, 'Team c')).rows).toEqual([{ id: 'b' }]);
+    expect((await named(store.db, -1, 'Team a')).rows).toEqual([{ id: 'b' }, { id: 'c' }]);
+    await store.transaction(async (trx) => expect((await named(trx, 1, 'Team b')).rows).toEqual([{ id: 'c' }]));
+  });
+
+  it('refuses a query that computes with an argument instead of using it as a value', async () => {
+    const computed = prepared(1, (db, id: string) => db.selectFrom('teams').selectAll().where('id', '=', id.toLowerCase()));
+    expect(() => computed(store.db, 'A')).toThrow(/uses 0 of its 1 arguments/);
+  });
+});
