@@ -78,6 +78,7 @@ async function numberEvents(trx: Transaction<Database>, pending: PendingEvent[],
       seq = next;
       nextByRoom.set(event.roomId, next + 1);
     }
-    return { ...event, id: randomUUID(), seq, at: now };
+    // Written out rather than spread: spreading a thousand events' objects was a tenth of a batch's time.
+    return { name: event.name, teamId: event.teamId, roomId: event.roomId, data: event.data, id: randomUUID(), seq, at: now };
   });
 }

@@ -62,10 +62,23 @@ export interface SessionEventData {
   reason?: string | null;
 }
 
-/** The live endpoints' time: whole seconds, written as DS writes them ("2022-05-13T12:31:19.000000Z"). */
+/**
+ * The live endpoints' time: whole seconds, written as DS writes them ("2022-05-13T12:31:19.000000Z").
+ * The same few start and join times are written on every read of the live lists, and formatting
+ * a date was the largest cost of building them: the texts are kept (a bounded set, emptied when full).
+ */
 function liveTime(epochMilliseconds: number): string {
-  return isoTimeMicros(Math.floor(epochMilliseconds / 1000) * 1000);
+  const second = Math.floor(epochMilliseconds / 1000);
+  let text = liveTimes.get(second);
+  if (text === undefined) {
+    if (liveTimes.size >= 10_000) liveTimes.clear();
+    text = isoTimeMicros(second * 1000);
+    liveTimes.set(second, text);
+  }
+  return text;
 }
+
+const liveTimes = new Map<number, string>();
 
 /** A phone caller who gave only a number is shown by that number. */
 function displayName(participant: Pick<ParticipantRow, 'name' | 'caller_number'>): string | null {

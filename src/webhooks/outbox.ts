@@ -4,6 +4,7 @@ import type { RoomEvent } from '../bus/events.js';
 import { isoTime, type Clock } from '../domain/clock.js';
 import type { CommitHook } from '../domain/changes.js';
 import type { Database } from '../store/schema.js';
+import { findRoomSettings } from '../store/repos/rooms.js';
 import { insertDeliveries, takeSequences, webhooksForTeam, type DeliveryRow, type WebhookRow } from '../store/repos/webhooks.js';
 
 /** The DS webhook body: `{"event", "timestamp", "data"}`. */
@@ -66,15 +67,29 @@ function subscribes(webhook: WebhookRow, eventName: string): boolean {
 /** A room may limit which webhooks fire for it (the DS room field `webhooks`); null means all. */
 async function roomWebhookFilter(trx: Transaction<Database>, roomId: string, cache: Map<string, Set<string> | null>): Promise<Set<string> | null> {
   if (cache.has(roomId)) return cache.get(roomId) ?? null;
-  const room = await trx.selectFrom('rooms').select('settings').where('id', '=', roomId).executeTakeFirst();
-  let filter: Set<string> | null = null;
-  if (room !== undefined) {
-    const listed = (JSON.parse(room.settings) as { webhooks?: unknown }).webhooks;
-    if (Array.isArray(listed) && listed.length > 0) filter = new Set(listed.map(String));
-  }
+  const settings = await findRoomSettings(trx, roomId);
+  const filter = settings === undefined ? null : webhookFilterOf(settings);
   cache.set(roomId, filter);
   return filter;
 }
+
+/**
+ * The filter a room's settings name. A room's settings are some kilobytes of JSON, read
+ * again by every change: the filters of recent settings texts are kept (bounded, emptied when
+ * full), so a room's settings are parsed once per edit, not once per change.
+ */
+function webhookFilterOf(settings: string): Set<string> | null {
+  let filter = filtersBySettings.get(settings);
+  if (filter === undefined) {
+    const listed = (JSON.parse(settings) as { webhooks?: unknown }).webhooks;
+    filter = Array.isArray(listed) && listed.length > 0 ? new Set(listed.map(String)) : null;
+    if (filtersBySettings.size >= 1000) filtersBySettings.clear();
+    filtersBySettings.set(settings, filter);
+  }
+  return filter;
+}
+
+const filtersBySettings = new Map<string, Set<string> | null>();
 
 /** A delivery of `event` to `webhook`, due at once (`queuedAt`, on the delivery clock). */
 function delivery(webhook: WebhookRow, event: RoomEvent, queuedAt: number): DeliveryRow {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepared } from '../../src/store/repos/prepared.js';
+import { prepared, preparedList, VALUES } from '../../src/store/repos/prepared.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -37,5 +37,15 @@ describe('prepared queries', () => {
   it('refuses a query that computes with an argument instead of using it as a value', async () => {
     const computed = prepared(1, (db, id: string) => db.selectFrom('teams').selectAll().where('id', '=', id.toLowerCase()));
     expect(() => computed(store.db, 'A')).toThrow(/uses 0 of its 1 arguments/);
+  });
+
+  it('runs list queries of every length, each length compiled once, longer lists as they come', async () => {
+    const named = preparedList(VALUES, 1, (db, ids, except: string) => db.selectFrom('teams').select('id').where('id', 'in', ids).where('id', '<>', except).orderBy('id'));
+    const ids = (rows: Array<{ id: string }>) => rows.map((row) => row.id);
+    expect(ids((await named(store.db, ['a'], 'x')).rows)).toEqual(['a']);
+    expect(ids((await named(store.db, ['c', 'a'], 'a')).rows)).toEqual(['c']);
+    expect(ids((await named(store.db, ['b', 'a'], 'x')).rows)).toEqual(['a', 'b']);
+    const many = [...Array.from({ length: 40 }, (_, n) => `missing-${n}`), 'c'];
+    expect(ids((await named(store.db, many, 'x')).rows)).toEqual(['c']);
   });
 });

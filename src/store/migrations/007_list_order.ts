@@ -8,7 +8,8 @@ import { sql, type Kysely } from 'kysely';
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations are written against an untyped database, as Kysely recommends
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createIndex('rooms_team_created_id').on('rooms').columns(['team_id', 'created_at', 'id']).execute();
+  // external_id too: the live rooms list then reads its rooms from the index alone.
+  await db.schema.createIndex('rooms_team_created_id').on('rooms').columns(['team_id', 'created_at', 'id', 'external_id']).execute();
   await db.schema.dropIndex('rooms_team_created').execute();
   await db.schema
     .createIndex('participants_live_by_room_ordered')

@@ -151,3 +151,11 @@ export async function readTeamRoomSettings(db: Executor, teamId: string): Promis
 export async function writeTeamRoomSettings(db: Executor, teamId: string, document: string, now: number): Promise<void> {
   await db.updateTable('teams').set({ room_settings: document, updated_at: now }).where('id', '=', teamId).execute();
 }
+
+
+/** A room's own settings (JSON), by the room's id (a change's hooks know no more). */
+export async function findRoomSettings(db: Executor, roomId: string): Promise<string | undefined> {
+  return (await roomSettings(db, roomId)).rows[0]?.settings;
+}
+
+const roomSettings = prepared(1, (db, roomId: string) => db.selectFrom('rooms').select('settings').where('id', '=', roomId));

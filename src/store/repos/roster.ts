@@ -2,7 +2,7 @@ import type { Executor } from '../store.js';
 import { pageByCreation, type PageWindow } from './paging.js';
 import type { RoomRow } from './rooms.js';
 import type { ParticipantActivityTable, ParticipantTable, SessionTable } from '../schema.js';
-import { prepared } from './prepared.js';
+import { prepared, preparedList, VALUES } from './prepared.js';
 
 export type ParticipantRow = ParticipantTable;
 export type SessionRow = SessionTable;
@@ -117,13 +117,15 @@ export async function updateParticipant(db: Executor, participantId: string, pat
 }
 
 export async function markParticipantsLeft(db: Executor, participantIds: readonly string[], leaveTime: number, reason: string): Promise<void> {
-  if (participantIds.length === 0) return;
-  await db
+  if (participantIds.length > 0) await markLeft(db, participantIds, leaveTime, reason);
+}
+
+const markLeft = preparedList(VALUES, 2, (db, ids, leaveTime: number, reason: string) =>
+  db
     .updateTable('participants')
     .set({ leave_time: leaveTime, leave_reason: reason })
-    .where('id', 'in', [...participantIds])
-    .execute();
-}
+    .where('id', 'in', ids),
+);
 
 /** The room's live participants, in the order they joined. */
 export async function liveParticipants(db: Executor, roomId: string): Promise<ParticipantRow[]> {
@@ -164,14 +166,12 @@ export async function livePhoneParticipants(db: Executor, roomId: string): Promi
 
 export async function liveParticipantsByCallIds(db: Executor, roomId: string, callIds: readonly string[]): Promise<ParticipantRow[]> {
   if (callIds.length === 0) return [];
-  return db
-    .selectFrom('participants')
-    .selectAll()
-    .where('room_id', '=', roomId)
-    .where('leave_time', 'is', null)
-    .where('call_id', 'in', [...callIds])
-    .execute();
+  return (await liveByCallIds(db, callIds, roomId)).rows;
 }
+
+const liveByCallIds = preparedList(VALUES, 1, (db, callIds, roomId: string) =>
+  db.selectFrom('participants').selectAll().where('room_id', '=', roomId).where('leave_time', 'is', null).where('call_id', 'in', callIds),
+);
 
 export async function insertActivity(db: Executor, rows: readonly ActivityRow[]): Promise<void> {
   if (rows.length > 0) await db.insertInto('participant_activity').values([...rows]).execute();
@@ -181,25 +181,26 @@ export async function insertActivity(db: Executor, rows: readonly ActivityRow[])
 
 /** Records that these calls left the room; a call already recorded keeps its first time. */
 export async function insertTombstones(db: Executor, teamId: string, roomId: string, callIds: readonly string[], leftAt: number): Promise<void> {
-  if (callIds.length === 0) return;
-  await db
+  if (callIds.length > 0) await tombstone(db, callIds, teamId, roomId, leftAt);
+}
+
+const tombstone = preparedList(VALUES, 3, (db, callIds, teamId: string, roomId: string, leftAt: number) =>
+  db
     .insertInto('call_tombstones')
     .values(callIds.map((callId) => ({ team_id: teamId, room_id: roomId, call_id: callId, left_at: leftAt })))
-    .onConflict((oc) => oc.columns(['room_id', 'call_id']).doNothing())
-    .execute();
-}
+    .onConflict((oc) => oc.columns(['room_id', 'call_id']).doNothing()),
+);
 
 /** Which of these calls have already left the room. */
 export async function tombstonedCallIds(db: Executor, roomId: string, callIds: readonly string[]): Promise<Set<string>> {
   if (callIds.length === 0) return new Set();
-  const rows = await db
-    .selectFrom('call_tombstones')
-    .select('call_id')
-    .where('room_id', '=', roomId)
-    .where('call_id', 'in', [...callIds])
-    .execute();
+  const { rows } = await tombstonesOf(db, callIds, roomId);
   return new Set(rows.map((row) => row.call_id));
 }
+
+const tombstonesOf = preparedList(VALUES, 1, (db, callIds, roomId: string) =>
+  db.selectFrom('call_tombstones').select('call_id').where('room_id', '=', roomId).where('call_id', 'in', callIds),
+);
 
 // --- live rooms -----------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 import type { Executor } from '../store.js';
 import type { ExpressionBuilder } from 'kysely';
 import type { Database, WebhookDeliveryTable, WebhookTable } from '../schema.js';
-import { prepared } from './prepared.js';
+import { prepared, preparedList, type ListShape } from './prepared.js';
 
 export type WebhookRow = WebhookTable;
 export type DeliveryRow = WebhookDeliveryTable;
@@ -45,10 +45,37 @@ const advanceLastSequence = prepared(2, (db, count: number, webhookId: string) =
 
 export async function insertDeliveries(db: Executor, rows: DeliveryRow[]): Promise<void> {
   // Chunked: SQLite caps the number of bound parameters in one statement.
-  for (let start = 0; start < rows.length; start += 200) {
-    await db.insertInto('webhook_deliveries').values(rows.slice(start, start + 200)).execute();
-  }
+  for (let start = 0; start < rows.length; start += 200) await insertDeliveryRows(db, rows.slice(start, start + 200));
 }
+
+/** Every column of a delivery row, in the order its values are bound. */
+const DELIVERY_COLUMNS = [
+  'id',
+  'webhook_id',
+  'team_id',
+  'event_id',
+  'event',
+  'sequence',
+  'payload',
+  'status',
+  'attempts',
+  'next_attempt_at',
+  'claimed_until',
+  'last_status_code',
+  'last_error',
+  'last_attempt_at',
+  'delivered_at',
+  'created_at',
+  'queued_at',
+] as const satisfies ReadonlyArray<keyof DeliveryRow>;
+
+const DELIVERY_ROWS: ListShape<DeliveryRow> = {
+  width: DELIVERY_COLUMNS.length,
+  valuesOf: (row) => DELIVERY_COLUMNS.map((column) => row[column]),
+  itemOf: (values) => Object.fromEntries(DELIVERY_COLUMNS.map((column, index) => [column, values[index]])) as unknown as DeliveryRow,
+};
+
+const insertDeliveryRows = preparedList(DELIVERY_ROWS, 0, (db, rows) => db.insertInto('webhook_deliveries').values([...rows]));
 
 /**
  * "(webhook, sequence) in (the heads)": the delivery after each webhook's `settled_through`.
