@@ -1,4 +1,4 @@
-import { findRoom, type RoomRow } from '../store/repos/rooms.js';
+import { findRoom, type RoomEntry } from '../store/repos/rooms.js';
 import {
   countLiveRooms,
   findLiveSession,
@@ -35,7 +35,7 @@ export interface RosterSnapshot {
 }
 
 /** One room's live entry with its count (0 when nobody is live). */
-export async function liveRoomCount(db: Executor, room: RoomRow, now: number): Promise<LiveRoom<number>> {
+export async function liveRoomCount(db: Executor, room: RoomEntry, now: number): Promise<LiveRoom<number>> {
   const session = await findLiveSession(db, room.id);
   return liveRoom(room, session, session?.live_participants ?? 0, now);
 }
@@ -62,7 +62,7 @@ export class LiveRosterCache {
   constructor(private readonly capacity = 2000) {}
 
   /** One room's live entry with its participants (an empty list when nobody is live). */
-  async read(db: Executor, room: RoomRow, now: number): Promise<LiveRoom<LiveParticipant[]>> {
+  async read(db: Executor, room: RoomEntry, now: number): Promise<LiveRoom<LiveParticipant[]>> {
     let roster = this.rooms.get(room.id);
     if (roster !== undefined) this.rooms.delete(room.id);
     if (roster?.seq !== Number(room.event_seq)) {

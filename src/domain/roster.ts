@@ -1,4 +1,4 @@
-import { findRoom, type RoomRow } from '../store/repos/rooms.js';
+import { findRoom, findRoomEntry, type RoomRow } from '../store/repos/rooms.js';
 import {
   insertTombstones,
   liveParticipantsByCallIds,
@@ -126,12 +126,12 @@ export function createRosterService(deps: CoreDeps): RosterService {
     findRoom: (teamId, roomRef) => findRoom(store.db, teamId, roomRef),
 
     async liveRoom(teamId, roomRef) {
-      const room = await findRoom(store.db, teamId, roomRef);
+      const room = await findRoomEntry(store.db, teamId, roomRef);
       return room === undefined ? undefined : liveRoomCount(store.db, room, clock.now());
     },
 
     async liveRoomParticipants(teamId, roomRef) {
-      const room = await findRoom(store.db, teamId, roomRef);
+      const room = await findRoomEntry(store.db, teamId, roomRef);
       return room === undefined ? undefined : rosters.read(store.db, room, clock.now());
     },
 

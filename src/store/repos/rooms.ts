@@ -1,3 +1,4 @@
+import type { QueryResult } from 'kysely';
 import { pageByCreation, type PageWindow } from './paging.js';
 import type { Executor } from '../store.js';
 import type { RoomTable } from '../schema.js';
@@ -15,18 +16,41 @@ export const FRIENDLY_URL = /^[A-Za-z0-9_-]{1,64}$/;
  * simply not found, exactly like a missing one.
  */
 export async function findRoom(db: Executor, teamId: string, ref: string): Promise<RoomRow | undefined> {
+  return byRef(db, teamId, ref, roomById, roomByFriendlyUrl);
+}
+
+/** What the live endpoints need of a room: who it is, and its event number (their cache's key). */
+export type RoomEntry = Pick<RoomRow, 'id' | 'external_id' | 'event_seq'>;
+
+/**
+ * The room named by `ref`, as findRoom finds it, without its settings: those are kilobytes,
+ * and the live endpoints, read many times a second, never need them.
+ */
+export async function findRoomEntry(db: Executor, teamId: string, ref: string): Promise<RoomEntry | undefined> {
+  return byRef(db, teamId, ref, entryById, entryByFriendlyUrl);
+}
+
+type RoomLookup<R> = (db: Executor, teamId: string, key: string) => Promise<QueryResult<R>>;
+
+/** Looks `ref` up as an id, then as a friendly_url. */
+async function byRef<R>(db: Executor, teamId: string, ref: string, byId: RoomLookup<R>, byFriendlyUrl: RoomLookup<R>): Promise<R | undefined> {
   if (UUID.test(ref)) {
-    const [byId] = (await roomById(db, teamId, ref.toLowerCase())).rows;
-    if (byId !== undefined) return byId;
+    const [found] = (await byId(db, teamId, ref.toLowerCase())).rows;
+    if (found !== undefined) return found;
   }
   // A ref that can be neither names nothing; it never reaches the database (PostgreSQL refuses NUL bytes).
   if (!FRIENDLY_URL.test(ref)) return undefined;
-  return (await roomByFriendlyUrl(db, teamId, ref)).rows[0];
+  return (await byFriendlyUrl(db, teamId, ref)).rows[0];
 }
 
 const roomById = prepared(2, (db, teamId: string, id: string) => db.selectFrom('rooms').selectAll().where('team_id', '=', teamId).where('id', '=', id));
 const roomByFriendlyUrl = prepared(2, (db, teamId: string, friendlyUrl: string) =>
   db.selectFrom('rooms').selectAll().where('team_id', '=', teamId).where('friendly_url', '=', friendlyUrl),
+);
+const ENTRY = ['id', 'external_id', 'event_seq'] as const;
+const entryById = prepared(2, (db, teamId: string, id: string) => db.selectFrom('rooms').select(ENTRY).where('team_id', '=', teamId).where('id', '=', id));
+const entryByFriendlyUrl = prepared(2, (db, teamId: string, friendlyUrl: string) =>
+  db.selectFrom('rooms').select(ENTRY).where('team_id', '=', teamId).where('friendly_url', '=', friendlyUrl),
 );
 
 /** The team's rooms carrying any of `tags` (all rooms when `tags` is empty). */
