@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepared, preparedList, VALUES } from '../../src/store/repos/prepared.js';
+import { prepared, preparedList, rowShape, VALUES } from '../../src/store/repos/prepared.js';
+import type { TeamTable } from '../../src/store/schema.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -47,5 +48,21 @@ describe('prepared queries', () => {
     expect(ids((await named(store.db, ['b', 'a'], 'x')).rows)).toEqual(['a', 'b']);
     const many = [...Array.from({ length: 40 }, (_, n) => `missing-${n}`), 'c'];
     expect(ids((await named(store.db, many, 'x')).rows)).toEqual(['c']);
+  });
+
+  it('runs a list longer than one statement takes as several, adding up their rows and counts', async () => {
+    const columns = ['id', 'name', 'developer_key', 'key_hash', 'room_settings', 'created_at', 'updated_at'] as const;
+    const insert = preparedList(rowShape<TeamTable>()(columns), 0, (db, rows) => db.insertInto('teams').values([...rows]));
+    const rename = preparedList(VALUES, 1, (db, ids, name: string) => db.updateTable('teams').set({ name }).where('id', 'in', ids));
+    const find = preparedList(VALUES, 0, (db, ids) => db.selectFrom('teams').select(['id', 'name']).where('id', 'in', ids));
+    const rows = Array.from({ length: 250 }, (_, n) => ({ id: `bulk-${n}`, name: 'Bulk', developer_key: `bulk-${n}`, key_hash: `bulk-${n}`, room_settings: '{}', created_at: n, updated_at: n }));
+    const ids = rows.map((row) => row.id);
+    await store.transaction(async (trx) => {
+      await insert(trx, rows);
+      expect((await rename(trx, ids, 'Renamed')).numAffectedRows).toBe(250n);
+    });
+    const found = (await find(store.db, [...ids, 'missing'])).rows;
+    expect(found.map((row) => row.id).sort()).toEqual([...ids].sort());
+    expect(new Set(found.map((row) => row.name))).toEqual(new Set(['Renamed']));
   });
 });

@@ -172,7 +172,11 @@ describe('webhook delivery', () => {
       expect(receiver.accepted[1]!.json.data.call_id).toBe('g-1');
       expect(receiver.accepted[1]!.headers['x-roomline-event-id']).toBe(failed.event_id);
       expect(receiver.accepted[1]!.headers['x-roomline-sequence']).toBe('3');
-      const entries = (await log()).body.data;
+      // The receiver has its answer before the server has recorded it: wait for the record.
+      const entries = await waitFor(async () => {
+        const data = (await log()).body.data;
+        return data.at(-1)?.status === 'delivered' ? data : undefined;
+      }, 10_000, 'the retried delivery to be recorded');
       expect(entries.map((d: any) => [d.sequence, d.status])).toEqual([
         [1, 'failed'],
         [2, 'delivered'],

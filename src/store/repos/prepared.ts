@@ -31,18 +31,20 @@ export function prepared<A extends unknown[], R>(arity: A['length'], build: (db:
 
 function compilePlan<A extends unknown[], R>(db: Executor, arity: number, build: (db: Executor, ...args: A) => Compilable<R>): Plan<R> {
   const standIns = Array.from({ length: arity }, (_, index) => `\u0000Prepared-Argument-${index}\u0000`);
+  const positions = new Map(standIns.map((standIn, index) => [standIn, index]));
   const query = build(db, ...(standIns as A)).compile();
-  const slots = query.parameters.map((value): Slot => {
-    const index = standIns.indexOf(value as string);
-    return index === -1 ? { value } : index;
-  });
+  const slots = query.parameters.map((value): Slot => positions.get(value as string) ?? { value });
   const used = new Set(slots.filter((slot): slot is number => typeof slot === 'number'));
   if (used.size !== arity) throw new Error(`prepared query uses ${used.size} of its ${arity} arguments as plain values: ${query.sql}`);
   return { query, slots };
 }
 
-/** The longest list a plan is kept for; longer lists (batches) are built as they come. */
-const MAX_PREPARED_LENGTH = 16;
+/**
+ * The most items one statement of a list query carries. Longer lists run as several
+ * statements of this size: each length has its plan, compiled once, and a batch of a thousand
+ * calls no longer builds (and then collects) a query tree of tens of thousands of nodes.
+ */
+const CHUNK = 100;
 
 /** How the items of a list query are made of values: `width` values each, read and rebuilt in one order. */
 export interface ListShape<T> {
@@ -55,8 +57,24 @@ export interface ListShape<T> {
 export const VALUES: ListShape<string> = { width: 1, valuesOf: (item) => [item], itemOf: (values) => values[0] as string };
 
 /**
- * A prepared query over a list (an IN list, a multi-row insert) and `arity` further arguments:
- * one plan per list length up to MAX_PREPARED_LENGTH, the lengths a bridge's requests have.
+ * Lists of rows (a multi-row insert), their values in the order of `columns`, which must name
+ * every column of `Row`: one left out would not be written, so leaving one out does not compile.
+ */
+export function rowShape<Row>() {
+  return function ofColumns<C extends ReadonlyArray<keyof Row & string>>(columns: C & ([Exclude<keyof Row, C[number]>] extends [never] ? unknown : never)): ListShape<Row> {
+    return {
+      width: columns.length,
+      valuesOf: (row) => columns.map((column) => row[column]),
+      itemOf: (values) => Object.fromEntries(columns.map((column, index) => [column, values[index]])) as Row,
+    };
+  };
+}
+
+/**
+ * A prepared query over a list (an IN list, a multi-row insert) and `arity` further arguments,
+ * one plan per list length. A list longer than CHUNK runs in statements of CHUNK items, their
+ * rows and counts added up: only for statements whose results may be put together that way
+ * (inserts, updates, reads without an order), run inside a transaction when they write.
  */
 export function preparedList<T, A extends unknown[], R>(
   shape: ListShape<T>,
@@ -64,22 +82,39 @@ export function preparedList<T, A extends unknown[], R>(
   build: (db: Executor, items: readonly T[], ...args: A) => Compilable<R>,
 ): (db: Executor, items: readonly T[], ...args: A) => Promise<QueryResult<R>> {
   const plans = new WeakMap<object, Map<number, Plan<R>>>();
-  return function runPreparedList(db, items, ...args) {
-    if (items.length > MAX_PREPARED_LENGTH) return db.executeQuery(build(db, items, ...args));
+
+  function planFor(db: Executor, count: number): Plan<R> {
     const adapter = db.getExecutor().adapter;
     let byLength = plans.get(adapter);
     if (byLength === undefined) plans.set(adapter, (byLength = new Map()));
-    let plan = byLength.get(items.length);
+    let plan = byLength.get(count);
     if (plan === undefined) {
-      const count = items.length;
       plan = compilePlan(db, arity + count * shape.width, (inner, ...values: unknown[]) => {
         const standInItems = Array.from({ length: count }, (_, index) => shape.itemOf(values.slice(arity + index * shape.width, arity + (index + 1) * shape.width)));
         return build(inner, standInItems, ...(values.slice(0, arity) as A));
       });
       byLength.set(count, plan);
     }
-    const values = [...args, ...items.flatMap((item) => shape.valuesOf(item))];
+    return plan;
+  }
+
+  function runChunk(db: Executor, items: readonly T[], args: A): Promise<QueryResult<R>> {
+    const plan = planFor(db, items.length);
+    const values: unknown[] = [...args];
+    for (const item of items) values.push(...shape.valuesOf(item));
     const parameters = plan.slots.map((slot) => (typeof slot === 'number' ? values[slot] : slot.value));
     return db.executeQuery<R>({ ...plan.query, parameters });
+  }
+
+  return async function runPreparedList(db, items, ...args) {
+    if (items.length <= CHUNK) return runChunk(db, items, args);
+    const rows: R[] = [];
+    let affected = 0n;
+    for (let start = 0; start < items.length; start += CHUNK) {
+      const result = await runChunk(db, items.slice(start, start + CHUNK), args);
+      rows.push(...result.rows);
+      affected += result.numAffectedRows ?? 0n;
+    }
+    return { rows, numAffectedRows: affected };
   };
 }

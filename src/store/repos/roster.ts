@@ -2,7 +2,7 @@ import type { Executor } from '../store.js';
 import { pageByCreation, type PageWindow } from './paging.js';
 import type { RoomRow } from './rooms.js';
 import type { ParticipantActivityTable, ParticipantTable, SessionTable } from '../schema.js';
-import { prepared, preparedList, VALUES } from './prepared.js';
+import { prepared, preparedList, rowShape, VALUES } from './prepared.js';
 
 export type ParticipantRow = ParticipantTable;
 export type SessionRow = SessionTable;
@@ -109,8 +109,31 @@ export async function closeSession(db: Executor, sessionId: string, endTime: num
 // --- participants ---------------------------------------------------------------------------
 
 export async function insertParticipants(db: Executor, rows: readonly ParticipantRow[]): Promise<void> {
-  if (rows.length > 0) await db.insertInto('participants').values([...rows]).execute();
+  if (rows.length > 0) await insertParticipantRows(db, rows);
 }
+
+/** Every column of a participation row, in the order its values are bound. */
+const PARTICIPANT_COLUMNS = [
+  'id',
+  'team_id',
+  'room_id',
+  'session_id',
+  'type',
+  'name',
+  'external_id',
+  'role_id',
+  'role_name',
+  'call_id',
+  'caller_number',
+  'device',
+  'join_time',
+  'leave_time',
+  'leave_reason',
+  'muted',
+  'hand_raised',
+] as const satisfies ReadonlyArray<keyof ParticipantRow>;
+
+const insertParticipantRows = preparedList(rowShape<ParticipantRow>()(PARTICIPANT_COLUMNS), 0, (db, rows) => db.insertInto('participants').values([...rows]));
 
 export async function updateParticipant(db: Executor, participantId: string, patch: ParticipantPatch): Promise<void> {
   await db.updateTable('participants').set(patch).where('id', '=', participantId).execute();

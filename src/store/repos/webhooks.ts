@@ -1,7 +1,7 @@
 import type { Executor } from '../store.js';
 import type { ExpressionBuilder } from 'kysely';
 import type { Database, WebhookDeliveryTable, WebhookTable } from '../schema.js';
-import { prepared, preparedList, type ListShape } from './prepared.js';
+import { prepared, preparedList, rowShape } from './prepared.js';
 
 export type WebhookRow = WebhookTable;
 export type DeliveryRow = WebhookDeliveryTable;
@@ -44,8 +44,7 @@ const advanceLastSequence = prepared(2, (db, count: number, webhookId: string) =
 );
 
 export async function insertDeliveries(db: Executor, rows: DeliveryRow[]): Promise<void> {
-  // Chunked: SQLite caps the number of bound parameters in one statement.
-  for (let start = 0; start < rows.length; start += 200) await insertDeliveryRows(db, rows.slice(start, start + 200));
+  if (rows.length > 0) await insertDeliveryRows(db, rows);
 }
 
 /** Every column of a delivery row, in the order its values are bound. */
@@ -69,13 +68,7 @@ const DELIVERY_COLUMNS = [
   'queued_at',
 ] as const satisfies ReadonlyArray<keyof DeliveryRow>;
 
-const DELIVERY_ROWS: ListShape<DeliveryRow> = {
-  width: DELIVERY_COLUMNS.length,
-  valuesOf: (row) => DELIVERY_COLUMNS.map((column) => row[column]),
-  itemOf: (values) => Object.fromEntries(DELIVERY_COLUMNS.map((column, index) => [column, values[index]])) as unknown as DeliveryRow,
-};
-
-const insertDeliveryRows = preparedList(DELIVERY_ROWS, 0, (db, rows) => db.insertInto('webhook_deliveries').values([...rows]));
+const insertDeliveryRows = preparedList(rowShape<DeliveryRow>()(DELIVERY_COLUMNS), 0, (db, rows) => db.insertInto('webhook_deliveries').values([...rows]));
 
 /**
  * "(webhook, sequence) in (the heads)": the delivery after each webhook's `settled_through`.
