@@ -1,5 +1,5 @@
 import type { Executor } from '../store.js';
-import { pageByCreation, type PageWindow } from './paging.js';
+import { pageByCreation, type PageCursor, type PageWindow } from './paging.js';
 import type { RoomRow } from './rooms.js';
 import type { ParticipantActivityTable, ParticipantTable, SessionTable } from '../schema.js';
 import { prepared, preparedList, rowShape, VALUES } from './prepared.js';
@@ -247,17 +247,30 @@ function liveRoomsOfTeam(db: Executor, teamId: string) {
 
 /** Counted from the team's live sessions alone (a session's team is its room's), one index range. */
 export async function countLiveRooms(db: Executor, teamId: string): Promise<number> {
-  const row = await db
+  const [row] = (await liveSessionCount(db, teamId)).rows;
+  return Number(row?.count ?? 0);
+}
+
+const liveSessionCount = prepared(1, (db, teamId: string) =>
+  db
     .selectFrom('sessions')
     .select((eb) => eb.fn.countAll<number>().as('count'))
     .where('team_id', '=', teamId)
-    .where('end_time', 'is', null)
-    .executeTakeFirstOrThrow();
-  return Number(row.count);
-}
+    .where('end_time', 'is', null),
+);
 
 /** One page of the team's live rooms, ordered like the rooms list (by the rooms' creation). */
 export async function listLiveRooms(db: Executor, teamId: string, window: PageWindow, after: RoomRow | undefined): Promise<LiveRoomRow[]> {
+  // created_at is the room's: sessions have no such column.
+  const pages = LIVE_ROOM_PAGES[window.order];
+  const result =
+    after === undefined
+      ? await pages.first(db, teamId, window.limit, window.offset)
+      : await pages.after(db, teamId, window.limit, window.offset, after.created_at, after.id);
+  return result.rows;
+}
+
+function liveRoomPageQuery(db: Executor, teamId: string, window: PageWindow, cursor: PageCursor | undefined) {
   const query = liveRoomsOfTeam(db, teamId).select([
     'rooms.id as room_id',
     'rooms.external_id',
@@ -265,7 +278,17 @@ export async function listLiveRooms(db: Executor, teamId: string, window: PageWi
     'sessions.start_time',
     'sessions.live_participants',
   ]);
-  // created_at is the room's: sessions have no such column.
-  const cursor = after === undefined ? undefined : { createdAt: after.created_at, key: after.id };
-  return pageByCreation(query, window, 'rooms.id', cursor).execute();
+  return pageByCreation(query, window, 'rooms.id', cursor);
 }
+
+/** The live rooms page in one order, from the start or after a room: each shape prepared. */
+function liveRoomPagesIn(order: PageWindow['order']) {
+  return {
+    first: prepared(3, (db, teamId: string, limit: number, offset: number) => liveRoomPageQuery(db, teamId, { limit, offset, order }, undefined)),
+    after: prepared(5, (db, teamId: string, limit: number, offset: number, createdAt: number, key: string) =>
+      liveRoomPageQuery(db, teamId, { limit, offset, order }, { createdAt, key }),
+    ),
+  };
+}
+
+const LIVE_ROOM_PAGES = { asc: liveRoomPagesIn('asc'), desc: liveRoomPagesIn('desc') };
