@@ -24,9 +24,14 @@ export function prepared<A extends unknown[], R>(arity: A['length'], build: (db:
       plan = compilePlan(db, arity, build);
       plans.set(adapter, plan);
     }
-    const parameters = plan.slots.map((slot) => (typeof slot === 'number' ? args[slot] : slot.value));
-    return db.executeQuery<R>({ ...plan.query, parameters });
+    return runPlan(db, plan, args);
   };
+}
+
+/** Runs a plan with these argument values in its parameters' places. */
+function runPlan<R>(db: Executor, plan: Plan<R>, values: readonly unknown[]): Promise<QueryResult<R>> {
+  const parameters = plan.slots.map((slot) => (typeof slot === 'number' ? values[slot] : slot.value));
+  return db.executeQuery<R>({ ...plan.query, parameters });
 }
 
 function compilePlan<A extends unknown[], R>(db: Executor, arity: number, build: (db: Executor, ...args: A) => Compilable<R>): Plan<R> {
@@ -102,8 +107,7 @@ export function preparedList<T, A extends unknown[], R>(
     const plan = planFor(db, items.length);
     const values: unknown[] = [...args];
     for (const item of items) values.push(...shape.valuesOf(item));
-    const parameters = plan.slots.map((slot) => (typeof slot === 'number' ? values[slot] : slot.value));
-    return db.executeQuery<R>({ ...plan.query, parameters });
+    return runPlan(db, plan, values);
   }
 
   return async function runPreparedList(db, items, ...args) {
