@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { v7 as timeOrderedId } from 'uuid';
 import type { Transaction } from 'kysely';
 import type { RoomEvent } from '../bus/events.js';
 import { isoTime, type Clock } from '../domain/clock.js';
@@ -91,10 +91,13 @@ function webhookFilterOf(settings: string): Set<string> | null {
 
 const filtersBySettings = new Map<string, Set<string> | null>();
 
-/** A delivery of `event` to `webhook`, due at once (`queuedAt`, on the delivery clock). */
+/**
+ * A delivery of `event` to `webhook`, due at once (`queuedAt`, on the delivery clock). Its id is
+ * time-ordered (UUID version 7), so each insert appends to the id index (see joinParticipants).
+ */
 function delivery(webhook: WebhookRow, event: RoomEvent, queuedAt: number): DeliveryRow {
   return {
-    id: randomUUID(),
+    id: timeOrderedId(),
     webhook_id: webhook.id,
     team_id: event.teamId,
     event_id: event.id,

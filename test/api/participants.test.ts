@@ -139,6 +139,16 @@ describe('participants', () => {
     }
   });
 
+  it('gives participants time-ordered ids (UUID version 7): a later join sorts after an earlier one', async () => {
+    const room = await createPhoneRoom(t.api);
+    // Each batch within one instant of the app's clock, as a bridge reports calls.
+    for (let batch = 0; batch < 3; batch++) await joined(room, [call(`t${batch}-a`), call(`t${batch}-b`), call(`t${batch}-c`)]);
+    const ids: string[] = (await listOf(`/rooms/${room.id}/participants?order=asc`)).data.map((participant: any) => participant.id);
+    expect(ids).toHaveLength(9);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect([...ids].sort()).toEqual(ids);
+  });
+
   it("answers another team's participant or room exactly like a missing one", async () => {
     const room = await createPhoneRoom(t.api);
     await joined(room, [call('private')]);

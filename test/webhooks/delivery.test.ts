@@ -140,6 +140,10 @@ describe('webhook delivery', () => {
     expect(log.status).toBe(200);
     expect(log.body.total_count).toBe(10);
     expect(log.body.data[0]).toMatchObject({ event: 'participant_joined', status: 'delivered', sequence: 1, last_status_code: 204 });
+    // Delivery ids are time-ordered (UUID version 7): the log's order is the ids' order.
+    const deliveryIds: string[] = log.body.data.map((delivery: any) => delivery.id);
+    for (const id of deliveryIds) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect([...deliveryIds].sort()).toEqual(deliveryIds);
     expect(log.body.data[0].attempts).toBeGreaterThan(1);
   });
 
