@@ -6,6 +6,7 @@ import * as webhooks from './migrations/004_webhooks.js';
 import * as sessionHistory from './migrations/005_session_history.js';
 import * as webPresence from './migrations/006_web_presence.js';
 import * as listOrder from './migrations/007_list_order.js';
+import * as deliveryIndexes from './migrations/008_delivery_indexes.js';
 
 /**
  * The migrations, in order. Listed here rather than read from a folder so the compiled
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '005_session_history': sessionHistory,
   '006_web_presence': webPresence,
   '007_list_order': listOrder,
+  '008_delivery_indexes': deliveryIndexes,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -68,28 +68,28 @@ function subscribes(webhook: WebhookRow, eventName: string): boolean {
 async function roomWebhookFilter(trx: Transaction<Database>, roomId: string, cache: Map<string, Set<string> | null>): Promise<Set<string> | null> {
   if (cache.has(roomId)) return cache.get(roomId) ?? null;
   const settings = await findRoomSettings(trx, roomId);
-  const filter = settings === undefined ? null : webhookFilterOf(settings);
+  const filter = settings === undefined ? null : webhookFilterOf(roomId, settings);
   cache.set(roomId, filter);
   return filter;
 }
 
 /**
- * The filter a room's settings name. A room's settings are some kilobytes of JSON, read
- * again by every change: the filters of recent settings texts are kept (bounded, emptied when
- * full), so a room's settings are parsed once per edit, not once per change.
+ * The filter a room's settings name. A room's settings are some kilobytes of JSON, read again
+ * by every change: each room's last settings text is kept with its filter (bounded, emptied
+ * when full), so they are parsed once per edit, not once per change. Kept by room and compared
+ * as text: a lookup by the text itself would hash those kilobytes on every change.
  */
-function webhookFilterOf(settings: string): Set<string> | null {
-  let filter = filtersBySettings.get(settings);
-  if (filter === undefined) {
-    const listed = (JSON.parse(settings) as { webhooks?: unknown }).webhooks;
-    filter = Array.isArray(listed) && listed.length > 0 ? new Set(listed.map(String)) : null;
-    if (filtersBySettings.size >= 1000) filtersBySettings.clear();
-    filtersBySettings.set(settings, filter);
-  }
+function webhookFilterOf(roomId: string, settings: string): Set<string> | null {
+  const known = filtersByRoom.get(roomId);
+  if (known !== undefined && known.settings === settings) return known.filter;
+  const listed = (JSON.parse(settings) as { webhooks?: unknown }).webhooks;
+  const filter = Array.isArray(listed) && listed.length > 0 ? new Set(listed.map(String)) : null;
+  if (filtersByRoom.size >= 1000) filtersByRoom.clear();
+  filtersByRoom.set(roomId, { settings, filter });
   return filter;
 }
 
-const filtersBySettings = new Map<string, Set<string> | null>();
+const filtersByRoom = new Map<string, { settings: string; filter: Set<string> | null }>();
 
 /**
  * A delivery of `event` to `webhook`, due at once (`queuedAt`, on the delivery clock). Its id is

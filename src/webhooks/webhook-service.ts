@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { v7 as timeOrderedId } from 'uuid';
 import type { WebhookEventName } from '../bus/events.js';
 import type { ChangeRunner } from '../domain/changes.js';
 import type { Clock } from '../domain/clock.js';
@@ -143,7 +144,7 @@ export function createWebhookService(deps: { store: Store; changes: ChangeRunner
       // a new sequence number, so the webhook's order stays what the receiver has seen.
       const again: DeliveryRow = {
         ...delivery,
-        id: randomUUID(),
+        id: timeOrderedId(),
         sequence: await takeSequences(change.trx, webhook.id, 1),
         status: 'pending',
         attempts: 0,

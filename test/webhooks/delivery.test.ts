@@ -3,6 +3,7 @@ import { startTestServer, waitFor, type TestServer } from '../helpers/server.js'
 import { Receiver } from '../helpers/receiver.js';
 import { verifySignature } from '../../src/webhooks/signature.js';
 import { EVENT_NAMES } from '../../src/bus/events.js';
+import { pruneSettled } from '../../src/store/repos/webhooks.js';
 
 /** Sequence numbers of the accepted requests, in arrival order. */
 const sequences = (receiver: Receiver) => receiver.accepted.map((r) => Number(r.headers['x-roomline-sequence']));
@@ -145,6 +146,27 @@ describe('webhook delivery', () => {
     for (const id of deliveryIds) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect([...deliveryIds].sort()).toEqual(deliveryIds);
     expect(log.body.data[0].attempts).toBeGreaterThan(1);
+  });
+
+  it('forgets settled deliveries past the retention, never a pending one', async () => {
+    const { roomId, webhookId } = await setUp(['participant_joined']);
+    const joined = (callId: string) => t.api.post(`/api/v1/rooms/${roomId}/phone-participants/joined`, [{ call_id: callId, name: callId }]);
+    for (const callId of ['s-1', 's-2', 's-3']) expect((await joined(callId)).status).toBe(200);
+    await waitFor(() => (receiver.accepted.length >= 3 ? true : undefined), 10_000, 'three deliveries');
+    await receiver.refuse();
+    for (const callId of ['p-1', 'p-2']) expect((await joined(callId)).status).toBe(200);
+    const log = () => t.api.get(`/api/v1/webhooks/${webhookId}/deliveries?order=asc`);
+    await waitFor(async () => ((await log()).body.data[3]?.attempts >= 1 ? true : undefined), 10_000, 'a refused attempt');
+
+    // Everything queued before now is past a retention that ends now: only the settled ones go.
+    const { store } = t.running.services;
+    const pruned = await store.transaction((trx) => pruneSettled(trx, Date.now() + 1));
+    expect(pruned).toBeGreaterThanOrEqual(3);
+    const left = (await log()).body;
+    expect(left.data.map((delivery: any) => [delivery.sequence, delivery.status])).toEqual([
+      [4, 'pending'],
+      [5, 'pending'],
+    ]);
   });
 
   it('gives up after the retry window and lets the next event through; a manual retry sends it again', async () => {

@@ -1,5 +1,5 @@
 import type { Executor } from '../store.js';
-import type { ExpressionBuilder } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import type { Database, WebhookDeliveryTable, WebhookTable } from '../schema.js';
 import { prepared, preparedList, rowShape } from './prepared.js';
 
@@ -179,7 +179,9 @@ export async function findDelivery(db: Executor, webhookId: string, deliveryId: 
 export async function pruneSettled(db: Executor, before: number): Promise<number> {
   const result = await db
     .deleteFrom('webhook_deliveries')
-    .where('status', 'in', ['delivered', 'failed'])
+    // Written out as the settled index's own condition (008_delivery_indexes), not bound as
+    // values: a planner can only match a partial index to a condition it can read.
+    .where(sql<boolean>`status in ('delivered', 'failed')`)
     .where('queued_at', '<', before)
     .executeTakeFirst();
   return Number(result.numDeletedRows);
