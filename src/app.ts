@@ -14,7 +14,7 @@ import { createRosterService } from './domain/roster.js';
 import { createRoomHistoryHook, createSessionService } from './domain/sessions.js';
 import { createUsageService } from './domain/usage.js';
 import { createAttendanceService } from './domain/attendance.js';
-import { createSessionScheduler } from './domain/session-scheduler.js';
+import { createScheduler } from './domain/scheduler.js';
 import { createRoomFeed, type RoomFeedOptions } from './domain/room-feed.js';
 import type { CoreDeps } from './domain/deps.js';
 import { createRoomTokenService } from './domain/tokens.js';
@@ -163,13 +163,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   server.addHook('onReady', async function startDispatcher() {
     dispatcher.start();
   });
-  // Sessions past their room's session_length end, including those that ran out while the server was down.
-  const sessionScheduler = createSessionScheduler(core);
-  server.addHook('onReady', async function startSessionScheduler() {
-    await sessionScheduler.start();
+  // Sessions past their room's session_length end and expired rooms go, including what came due while the server was down.
+  const scheduler = createScheduler(core);
+  server.addHook('onReady', async function startScheduler() {
+    await scheduler.start();
   });
   server.addHook('onClose', async function closeBackends() {
-    await sessionScheduler.stop();
+    await scheduler.stop();
     await dispatcher.stop();
     await bus.close();
     await store.close();

@@ -4,6 +4,7 @@ import { listTeamRoles, type RoleRow } from '../store/repos/roles.js';
 import { readTeamRoomSettings, writeTeamRoomSettings, type RoomRow } from '../store/repos/rooms.js';
 import type { Executor } from '../store/store.js';
 import type { Change } from './changes.js';
+import { isoTime } from './clock.js';
 import { applyRoleRefs, chooseTeamRoles, describeRoles, type RoleChoice, type RoleRefs, type RoleSummary, type RoomRole } from './roles.js';
 
 /**
@@ -179,7 +180,7 @@ export interface Breakout {
 
 /** Settings kept in the rooms table's own columns (other services read them); the rest live in its JSON document. */
 type ColumnSetting =
-  | 'description' | 'privacy' | 'external_id' | 'is_locked' | 'session_length' | 'max_participants'
+  | 'description' | 'privacy' | 'external_id' | 'is_locked' | 'session_length' | 'expires_at' | 'max_participants'
   | 'telephony_enabled' | 'telephony_phone_number' | 'telephony_pin_dtmf';
 
 interface RoomDocument extends Omit<RoomSettings, ColumnSetting> {
@@ -189,7 +190,7 @@ interface RoomDocument extends Omit<RoomSettings, ColumnSetting> {
 
 /** A room's settings as the columns of its row (the JSON document included). */
 export function toColumns(settings: RoomSettings, choice: RoleChoice, breakouts: Breakout[]) {
-  const { description, privacy, external_id, is_locked, session_length, max_participants, telephony_enabled, telephony_phone_number, telephony_pin_dtmf, ...rest } =
+  const { description, privacy, external_id, is_locked, session_length, expires_at, max_participants, telephony_enabled, telephony_phone_number, telephony_pin_dtmf, ...rest } =
     settings;
   const document: RoomDocument = { ...rest, private_group_chat_roles: choice.privateGroupChatRoleIds, breakouts };
   return {
@@ -198,6 +199,7 @@ export function toColumns(settings: RoomSettings, choice: RoleChoice, breakouts:
     external_id,
     is_locked: is_locked ? 1 : 0,
     session_length,
+    expires_at: expires_at === null ? null : parseExpiry(expires_at),
     max_participants,
     telephony_enabled: telephony_enabled ? 1 : 0,
     telephony_phone_number,
@@ -218,6 +220,7 @@ export function fromColumns(row: RoomRow): { settings: RoomSettings; privateGrou
     external_id: row.external_id,
     is_locked: row.is_locked === 1,
     session_length: row.session_length,
+    expires_at: row.expires_at === null ? null : isoTime(row.expires_at),
     max_participants: row.max_participants,
     telephony_enabled: row.telephony_enabled === 1,
     telephony_phone_number: row.telephony_phone_number,

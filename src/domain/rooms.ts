@@ -175,7 +175,7 @@ export function createRoomService(deps: CoreDeps): RoomService {
     await changes.run(async function deleteOneRoom(change) {
       const room = await findRoom(change.trx, teamId, ref);
       if (room === undefined) throw notFound();
-      await deleteWithEvent(change, room, options);
+      await deleteRoomWithEvent(change, room, options);
     });
   }
 
@@ -187,7 +187,7 @@ export function createRoomService(deps: CoreDeps): RoomService {
       const unknown = Object.fromEntries(tags.flatMap((tag, index) => (known.has(tag) ? [] : [[`tags.${index}`, [`The selected tags.${index} is invalid.`]]])));
       if (Object.keys(unknown).length > 0) throw validationError(unknown);
       const tagged = await listRoomsWithTags(change.trx, teamId, tags);
-      for (const room of tagged) await deleteWithEvent(change, room, options);
+      for (const room of tagged) await deleteRoomWithEvent(change, room, options);
       return tagged.length;
     });
   }
@@ -204,7 +204,8 @@ export function createRoomService(deps: CoreDeps): RoomService {
   };
 }
 
-async function deleteWithEvent(change: Change, room: RoomRow, options: DeleteOptions): Promise<void> {
+/** Deletes a room in a change: whoever is in it leaves, its session ends, and room_deleted is emitted. */
+export async function deleteRoomWithEvent(change: Change, room: RoomRow, options: DeleteOptions): Promise<void> {
   const wantsResourcesGone = options.delete_resources === true || options.delete_history === true || options.delete_library === true;
   if (wantsResourcesGone && (await roomHasLiveSession(change.trx, room.id))) {
     throw new ApiError('unprocessable', 'Cannot delete resources of a live room.');

@@ -7,6 +7,7 @@ import * as sessionHistory from './migrations/005_session_history.js';
 import * as webPresence from './migrations/006_web_presence.js';
 import * as listOrder from './migrations/007_list_order.js';
 import * as deliveryIndexes from './migrations/008_delivery_indexes.js';
+import * as roomExpiry from './migrations/009_room_expiry.js';
 
 /**
  * The migrations, in order. Listed here rather than read from a folder so the compiled
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006_web_presence': webPresence,
   '007_list_order': listOrder,
   '008_delivery_indexes': deliveryIndexes,
+  '009_room_expiry': roomExpiry,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
@@ -28,10 +30,13 @@ class StaticMigrationProvider implements MigrationProvider {
   }
 }
 
-/** Brings the schema up to date; throws with the failing migration's name and cause. */
-export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+/**
+ * Brings the schema up to date, or up to the migration named `through` (tests of a migration
+ * start from the schema before it); throws with the failing migration's name and cause.
+ */
+export async function migrateToLatest(db: Kysely<Database>, through?: string): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new StaticMigrationProvider() });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = through === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(through);
   if (error !== undefined) {
     const failed = results?.find((result) => result.status === 'Error');
     throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${String(error)}`, { cause: error });

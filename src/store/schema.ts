@@ -57,6 +57,8 @@ export interface RoomTable {
   is_locked: Flag;
   /** Minutes after which a session ends by itself; null is unlimited. */
   session_length: number | null;
+  /** When the room is deleted by itself (epoch ms); null is never. */
+  expires_at: number | null;
   default_role_id: string;
   max_participants: number;
   telephony_enabled: Flag;

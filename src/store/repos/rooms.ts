@@ -94,6 +94,18 @@ export async function updateRoom(db: Executor, row: Omit<RoomRow, 'event_seq' | 
   await db.updateTable('rooms').set(row).where('id', '=', row.id).execute();
 }
 
+/** Rooms whose expiry has come by `now`, the earliest first: at most `limit` of them. */
+export async function roomsExpiredBy(db: Executor, now: number, limit: number): Promise<Array<Pick<RoomRow, 'id' | 'team_id'>>> {
+  return db
+    .selectFrom('rooms')
+    .select(['id', 'team_id'])
+    .where('expires_at', 'is not', null)
+    .where('expires_at', '<=', now)
+    .orderBy('expires_at')
+    .limit(limit)
+    .execute();
+}
+
 export async function deleteRoom(db: Executor, roomId: string): Promise<void> {
   await db.deleteFrom('room_roles').where('room_id', '=', roomId).execute();
   await db.deleteFrom('room_tags').where('room_id', '=', roomId).execute();

@@ -1,0 +1,52 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import type { Database } from '../../src/store/schema.js';
+
+describe('migration 009: room expiry in a column of its own', () => {
+  let db: Kysely<Database>;
+  beforeAll(async () => {
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
+    await migrateToLatest(db, '008_delivery_indexes');
+  });
+  afterAll(async () => db.destroy());
+
+  it('moves each stored expiry out of the settings document, and leaves rooms without one alone', async () => {
+    await db.insertInto('teams').values({ id: 't', name: 'Team', developer_key: 'k', key_hash: 'h', room_settings: '{}', created_at: 0, updated_at: 0 }).execute();
+    await db
+      .insertInto('roles')
+      .values({ id: 'r', team_id: 't', name: 'attendee', display_name: 'Attendee', description: null, is_builtin: 1, permissions: '[]', created_at: 0, updated_at: 0 })
+      .execute();
+    const room = (id: string, settings: Record<string, unknown>) => ({
+      id,
+      team_id: 't',
+      friendly_url: id,
+      description: null,
+      privacy: 'public',
+      external_id: null,
+      is_locked: 0,
+      session_length: null,
+      default_role_id: 'r',
+      max_participants: 100,
+      telephony_enabled: 0,
+      telephony_phone_number: null,
+      telephony_pin_dtmf: null,
+      phone_connected: 0,
+      event_seq: 0,
+      settings: JSON.stringify(settings),
+      created_at: 0,
+      updated_at: 0,
+    });
+    // Written with the schema before 009, which has no expires_at column.
+    const before = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
+    await before.insertInto('rooms').values([room('expiring', { expires_at: '2099-09-05T12:30:00Z', webhooks: [] }), room('lasting', { expires_at: null, webhooks: [] })]).execute();
+
+    expect(await migrateToLatest(db)).toContain('009_room_expiry');
+    const rows = await db.selectFrom('rooms').select(['id', 'expires_at', 'settings']).orderBy('id').execute();
+    expect(rows).toEqual([
+      { id: 'expiring', expires_at: Date.UTC(2099, 8, 5, 12, 30), settings: JSON.stringify({ webhooks: [] }) },
+      { id: 'lasting', expires_at: null, settings: JSON.stringify({ expires_at: null, webhooks: [] }) },
+    ]);
+  });
+});
