@@ -89,7 +89,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // the app's clock: it is about the network, not about the rooms' time.
   const deliveryClock = systemClock;
   const dispatcher = createDispatcher({ store, clock: deliveryClock, logger }, { ...DEFAULT_DISPATCHER_OPTIONS, ...config.webhooks, ...options.webhookDispatch });
-  changes.addCommitHook(createOutboxHook({ deliveryClock, afterEnqueued: () => dispatcher.wake() }));
+  changes.addCommitHook(createOutboxHook({ deliveryClock, afterEnqueued: (webhookIds) => dispatcher.wake(webhookIds) }));
   // Session history keeps naming a room after it is deleted.
   changes.addCommitHook(createRoomHistoryHook());
 

@@ -47,8 +47,11 @@ export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
 /** Sends the outbox: every webhook's deliveries in sequence order, at least once, with retries. */
 export interface Dispatcher {
   start(): void;
-  /** Looks for work now (called when a change has just enqueued deliveries). */
-  wake(): void;
+  /**
+   * Looks for work now (called when a change has just enqueued deliveries, for these webhooks
+   * when it says which): unless each of them has a sender here already, which goes on to them.
+   */
+  wake(webhookIds?: readonly string[]): void;
   /** Stops taking work and waits for the attempts in flight. */
   stop(): Promise<void>;
 }
@@ -204,7 +207,11 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
       stopped = false;
       void pump();
     },
-    wake() {
+    wake(webhookIds) {
+      // A webhook's sender here claims its next delivery as each one settles, and looks for
+      // work again when it stops: new rows of such webhooks need no search for heads, which
+      // under a stream of changes to one webhook had run after every commit, finding nothing.
+      if (webhookIds !== undefined && webhookIds.every((id) => inFlight.has(id))) return;
       // Coalesced: a burst of commits wakes the dispatcher once, not once per commit.
       if (wakeScheduled) return;
       wakeScheduled = true;

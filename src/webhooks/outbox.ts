@@ -17,7 +17,7 @@ export function webhookPayload(event: RoomEvent): string {
  * row per (subscribed webhook, event). If the change commits, its deliveries exist; if it
  * rolls back, they never did — so a committed event cannot be lost, even to kill -9.
  */
-export function createOutboxHook(options: { afterEnqueued: () => void; deliveryClock: Clock }): CommitHook {
+export function createOutboxHook(options: { afterEnqueued: (webhookIds: readonly string[]) => void; deliveryClock: Clock }): CommitHook {
   return async function enqueueDeliveries(trx: Transaction<Database>, events: readonly RoomEvent[]): Promise<void | (() => void)> {
     if (events.length === 0) return;
     const rows: DeliveryRow[] = [];
@@ -49,7 +49,8 @@ export function createOutboxHook(options: { afterEnqueued: () => void; deliveryC
     }
     await insertDeliveries(trx, rows);
     // Woken only after COMMIT: a sender on another connection would not see the rows before.
-    return options.afterEnqueued;
+    const webhookIds = [...perWebhook.keys()];
+    return () => options.afterEnqueued(webhookIds);
   };
 }
 
