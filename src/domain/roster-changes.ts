@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { v7 as timeOrderedId } from 'uuid';
+import { timeOrderedId } from './ids.js';
 import type { EventName } from '../bus/events.js';
 import type { RoomRow } from '../store/repos/rooms.js';
 import {
@@ -79,9 +79,8 @@ export async function joinParticipants(change: Change, room: RoomRow, newcomers:
   const session = (await findLiveSession(change.trx, room.id)) ?? (await openSession(change, room));
   const roleIds = [...new Set(newcomers.map((newcomer) => newcomer.role_id ?? room.default_role_id))];
   const roleNames = new Map(await Promise.all(roleIds.map(async (roleId) => [roleId, (await findRoleName(change.trx, roleId)) ?? null] as const)));
-  // Time-ordered ids (UUID version 7): a new row's id lands at the end of the id index, not on
-  // a random page of it; with random ids a batch of a thousand dirtied hundreds of that index's
-  // pages, and its COMMIT wrote them all. A batch joins at one instant and its ids are handed
+  // Time-ordered ids: with random ones a batch of a thousand dirtied hundreds of pages of the id
+  // index, and its COMMIT wrote them all. A batch joins at one instant and its ids are handed
   // out sorted, so ordering by (join_time, id) keeps the batch's order.
   const ids = newcomers.map(() => timeOrderedId()).sort();
   const rows: ParticipantRow[] = newcomers.map((newcomer, index) => ({

@@ -1,4 +1,4 @@
-import { v7 as timeOrderedId } from 'uuid';
+import { timeOrderedId } from '../domain/ids.js';
 import type { Transaction } from 'kysely';
 import type { RoomEvent } from '../bus/events.js';
 import { isoTime, type Clock } from '../domain/clock.js';
@@ -92,10 +92,7 @@ function webhookFilterOf(roomId: string, settings: string): Set<string> | null {
 
 const filtersByRoom = new Map<string, { settings: string; filter: Set<string> | null }>();
 
-/**
- * A delivery of `event` to `webhook`, due at once (`queuedAt`, on the delivery clock). Its id is
- * time-ordered (UUID version 7), so each insert appends to the id index (see joinParticipants).
- */
+/** A delivery of `event` to `webhook`, due at once (`queuedAt`, on the delivery clock). */
 function delivery(webhook: WebhookRow, event: RoomEvent, queuedAt: number): DeliveryRow {
   return {
     id: timeOrderedId(),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { v7 as timeOrderedId } from 'uuid';
+import { timeOrderedId } from '../domain/ids.js';
 import type { WebhookEventName } from '../bus/events.js';
 import type { ChangeRunner } from '../domain/changes.js';
 import type { Clock } from '../domain/clock.js';
