@@ -8,6 +8,7 @@ import { leaveWebParticipants } from './presence.js';
 import { fromColumns } from './room-settings.js';
 import type { RoomService } from './rooms.js';
 import { changeParticipants, lockRosterRoom } from './roster-changes.js';
+import type { Capabilities } from './capabilities.js';
 
 /**
  * What a participant may do from the room page, by the permissions of its role: moderators'
@@ -17,21 +18,6 @@ import { changeParticipants, lockRosterRoom } from './roster-changes.js';
 
 /** An action on another live participant of the room. */
 export type ParticipantAction = 'mute' | 'unmute' | 'ask_to_unmute' | 'lower_hand' | 'remove';
-
-/** What the page may offer a participant. */
-export interface Capabilities {
-  /** Mute and unmute phone callers. */
-  mute: boolean;
-  ask_to_unmute: boolean;
-  /** Lower someone else's hand. */
-  lower_hand: boolean;
-  /** Remove web participants. */
-  remove: boolean;
-  /** Lock and unlock the room. */
-  lock: boolean;
-  /** Raise one's own hand. */
-  raise_hand: boolean;
-}
 
 /** The role permissions (any one of them) each capability needs. */
 const NEEDS: Record<keyof Capabilities, readonly Permission[]> = {

@@ -4,6 +4,8 @@
  * client bundle carries none of the server's code.
  */
 
+import type { Capabilities } from '../domain/capabilities.js';
+
 /** A live participant as the panel shows it: no external id, no call id, a phone number masked. */
 export interface PanelParticipant {
   id: string;
@@ -20,14 +22,7 @@ export interface PanelParticipant {
 }
 
 /** What the page may offer its participant (the server checks each action again). */
-export interface PanelCapabilities {
-  mute: boolean;
-  ask_to_unmute: boolean;
-  lower_hand: boolean;
-  remove: boolean;
-  lock: boolean;
-  raise_hand: boolean;
-}
+export type PanelCapabilities = Capabilities;
 
 /** POST /room-page/api/rooms/{roomId}/join. */
 export interface JoinRequest {
