@@ -20,18 +20,24 @@ export class ManualClock implements Clock {
   }
 }
 
-/** UTC ISO-8601 with a Z, as every timestamp on the wire is. */
+/**
+ * UTC ISO-8601 with a Z, as every timestamp on the wire is. A change writes its one time into
+ * every event it emits, and a batch's participants share their join time: the texts of recent
+ * times are kept (a bounded set, emptied when full). Keeping only the last one missed on every
+ * call of a batch's leave events, which alternate between join and leave times.
+ */
 export function isoTime(epochMilliseconds: number): string {
-  // A change writes its one time into every event it emits: the last text is kept.
-  if (epochMilliseconds !== lastIso.at) {
+  let text = isoTexts.get(epochMilliseconds);
+  if (text === undefined) {
+    if (isoTexts.size >= 10_000) isoTexts.clear();
     // toISOString always ends in ".sssZ"; slicing is a tenth of a regular expression's cost.
-    lastIso.text = `${new Date(epochMilliseconds).toISOString().slice(0, -5)}Z`;
-    lastIso.at = epochMilliseconds;
+    text = `${new Date(epochMilliseconds).toISOString().slice(0, -5)}Z`;
+    isoTexts.set(epochMilliseconds, text);
   }
-  return lastIso.text;
+  return text;
 }
 
-const lastIso = { at: Number.NaN, text: '' };
+const isoTexts = new Map<number, string>();
 
 /** The microsecond form DS uses on its live endpoints ("2022-05-13T12:31:19.000000Z"). */
 export function isoTimeMicros(epochMilliseconds: number): string {
