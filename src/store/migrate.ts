@@ -7,7 +7,7 @@ import * as sessionHistory from './migrations/005_session_history.js';
 import * as webPresence from './migrations/006_web_presence.js';
 import * as listOrder from './migrations/007_list_order.js';
 import * as deliveryIndexes from './migrations/008_delivery_indexes.js';
-import * as roomExpiry from './migrations/009_room_expiry.js';
+import * as timedRooms from './migrations/009_timed_rooms.js';
 
 /**
  * The migrations, in order. Listed here rather than read from a folder so the compiled
@@ -21,7 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006_web_presence': webPresence,
   '007_list_order': listOrder,
   '008_delivery_indexes': deliveryIndexes,
-  '009_room_expiry': roomExpiry,
+  '009_timed_rooms': timedRooms,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -42,7 +42,7 @@ describe('migration 009: room expiry in a column of its own', () => {
     const before = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
     await before.insertInto('rooms').values([room('expiring', { expires_at: '2099-09-05T12:30:00Z', webhooks: [] }), room('lasting', { expires_at: null, webhooks: [] })]).execute();
 
-    expect(await migrateToLatest(db)).toContain('009_room_expiry');
+    expect(await migrateToLatest(db)).toContain('009_timed_rooms');
     const rows = await db.selectFrom('rooms').select(['id', 'expires_at', 'settings']).orderBy('id').execute();
     expect(rows).toEqual([
       { id: 'expiring', expires_at: Date.UTC(2099, 8, 5, 12, 30), settings: JSON.stringify({ webhooks: [] }) },

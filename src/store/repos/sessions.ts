@@ -119,12 +119,13 @@ export interface LimitedSession {
 }
 
 export async function liveSessionsWithLength(db: Executor): Promise<LimitedSession[]> {
+  // From the rooms with a length (their own index, 009_timed_rooms) to each one's live session.
   const rows = await db
-    .selectFrom('sessions')
-    .innerJoin('rooms', 'rooms.id', 'sessions.room_id')
+    .selectFrom('rooms')
+    .innerJoin('sessions', 'sessions.room_id', 'rooms.id')
     .select(['sessions.id as session_id', 'sessions.team_id', 'sessions.room_id', 'sessions.start_time', 'rooms.session_length'])
-    .where('sessions.end_time', 'is', null)
     .where('rooms.session_length', 'is not', null)
+    .where('sessions.end_time', 'is', null)
     .execute();
   return rows.map((row) => ({ ...row, session_length: Number(row.session_length) }));
 }
