@@ -58,7 +58,7 @@ export function createScheduler(deps: CoreDeps, options: SchedulerOptions = DEFA
         if (!(await lockRosterRoom(change, candidate.id))) return;
         // Read under the lock: an edit that moved or removed the expiry may have just committed.
         const room = await findRoom(change.trx, candidate.team_id, candidate.id);
-        if (room?.expires_at === null || room === undefined || room.expires_at > change.now) return;
+        if (room === undefined || room.expires_at === null || room.expires_at > change.now) return;
         await deleteRoomWithEvent(change, room, {});
       });
     }
