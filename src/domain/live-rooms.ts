@@ -76,26 +76,70 @@ export class LiveRosterCache {
   }
 }
 
-/**
- * The team's rooms with a live session, with their counts. The counts are the sessions' own
- * (kept with every join and leave), so this stays one indexed query however many are live.
- */
-export async function liveRoomCounts(db: Executor, teamId: string, query: LiveRoomsQuery, now: number): Promise<LiveRoomList<number> | undefined> {
-  const page = await liveRoomPage(db, teamId, query);
-  if (page === undefined) return undefined;
-  const { total, rows } = page;
-  return { total_count: total, data: rows.map((row) => liveRoom(entryOf(row), row, row.live_participants, now)) };
+/** A page of the team's live rooms as read, before the time of a request is applied to it. */
+interface LiveRoomsPage<Participants> {
+  total: number;
+  rooms: Array<{ row: LiveRoomRow; participants: Participants }>;
 }
 
-/** The team's rooms with a live session, each with its live participants. */
-export async function liveRoomsParticipants(db: Executor, teamId: string, query: LiveRoomsQuery, now: number): Promise<LiveRoomList<LiveParticipant[]> | undefined> {
-  const page = await liveRoomPage(db, teamId, query);
-  if (page === undefined) return undefined;
-  const { total, rows } = page;
-  const participants = await liveParticipantsOfRooms(db, rows.map((row) => row.room_id));
-  const byRoom = new Map<string, LiveParticipant[]>(rows.map((row) => [row.room_id, []]));
-  for (const participant of participants) byRoom.get(participant.room_id)?.push(liveParticipant(participant));
-  return { total_count: total, data: rows.map((row) => liveRoom(entryOf(row), row, byRoom.get(row.room_id) ?? [], now)) };
+/**
+ * The team's live rooms pages, each kept with the store's data version. The version moves with
+ * every commit on any connection (embedded mode: see Store.dataVersion), so a page kept under
+ * the current version is exactly what the queries would read again: a dashboard polling
+ * `/rooms/live` between changes costs a version read instead of a count and a hundred-room
+ * join. The version is read before the page, so a page is never kept under a version newer
+ * than its rows. Where the store has no version (cluster mode) every read is a fresh one.
+ * Bounded, least recently used out; the time-dependent fields are computed per request.
+ */
+export class LiveRoomsCache {
+  private readonly pages = new Map<string, { version: number; page: LiveRoomsPage<unknown> | undefined }>();
+
+  constructor(
+    private readonly db: Executor,
+    private readonly dataVersion: () => number | undefined,
+    private readonly capacity = 500,
+  ) {}
+
+  /** The team's live rooms with their counts. The counts are the sessions' own (kept with every join and leave): one indexed query however many are live. */
+  async counts(teamId: string, query: LiveRoomsQuery, now: number): Promise<LiveRoomList<number> | undefined> {
+    const page = await this.read(`counts ${teamId} ${pageKey(query)}`, async () => {
+      const found = await liveRoomPage(this.db, teamId, query);
+      return found && { total: found.total, rooms: found.rows.map((row) => ({ row, participants: row.live_participants })) };
+    });
+    return page && listOf(page, now);
+  }
+
+  /** The team's live rooms, each with its live participants. */
+  async participants(teamId: string, query: LiveRoomsQuery, now: number): Promise<LiveRoomList<LiveParticipant[]> | undefined> {
+    const page = await this.read(`participants ${teamId} ${pageKey(query)}`, async () => {
+      const found = await liveRoomPage(this.db, teamId, query);
+      if (found === undefined) return undefined;
+      const participants = await liveParticipantsOfRooms(this.db, found.rows.map((row) => row.room_id));
+      const byRoom = new Map<string, LiveParticipant[]>(found.rows.map((row) => [row.room_id, []]));
+      for (const participant of participants) byRoom.get(participant.room_id)?.push(liveParticipant(participant));
+      return { total: found.total, rooms: found.rows.map((row) => ({ row, participants: byRoom.get(row.room_id) ?? [] })) };
+    });
+    return page && listOf(page, now);
+  }
+
+  private async read<Participants>(key: string, load: () => Promise<LiveRoomsPage<Participants> | undefined>): Promise<LiveRoomsPage<Participants> | undefined> {
+    const version = this.dataVersion();
+    if (version === undefined) return load();
+    const kept = this.pages.get(key);
+    if (kept !== undefined) this.pages.delete(key);
+    const page = kept?.version === version ? (kept.page as LiveRoomsPage<Participants> | undefined) : await load();
+    this.pages.set(key, { version, page });
+    if (this.pages.size > this.capacity) this.pages.delete(this.pages.keys().next().value as string);
+    return page;
+  }
+}
+
+function pageKey(query: LiveRoomsQuery): string {
+  return `${query.limit} ${query.offset} ${query.order} ${query.after ?? ''}`;
+}
+
+function listOf<Participants>(page: LiveRoomsPage<Participants>, now: number): LiveRoomList<Participants> {
+  return { total_count: page.total, data: page.rooms.map(({ row, participants }) => liveRoom(entryOf(row), row, participants, now)) };
 }
 
 /**

@@ -9,7 +9,7 @@ import {
 } from '../store/repos/roster.js';
 import type { Change } from './changes.js';
 import type { CoreDeps } from './deps.js';
-import { liveRoomCount, liveRoomCounts, liveRoomsParticipants, LiveRosterCache, type LiveRoomList, type LiveRoomsQuery } from './live-rooms.js';
+import { liveRoomCount, LiveRoomsCache, LiveRosterCache, type LiveRoomList, type LiveRoomsQuery } from './live-rooms.js';
 import type { LiveParticipant, LiveRoom } from './participant-view.js';
 import { changeParticipants, joinParticipants, leaveParticipants, lockRosterRoom, type Newcomer, type ParticipantChange } from './roster-changes.js';
 
@@ -57,6 +57,8 @@ export function createRosterService(deps: CoreDeps): RosterService {
   const { store, changes, clock } = deps;
   // The room page's panels and bridges poll single rooms' rosters: each read is one room lookup while nothing changed.
   const rosters = new LiveRosterCache();
+  // Dashboards poll the team's live rooms; between commits each poll is a version read.
+  const liveRooms = new LiveRoomsCache(store.db, () => store.dataVersion());
 
   /** Runs `work` as one change on the team's room, holding the room's lock; undefined when there is no such room. */
   function inRoom<T>(teamId: string, roomRef: string, work: (change: Change, room: RoomRow) => Promise<T>): Promise<T | undefined> {
@@ -135,8 +137,8 @@ export function createRosterService(deps: CoreDeps): RosterService {
       return room === undefined ? undefined : rosters.read(store.db, room, clock.now());
     },
 
-    liveRooms: (teamId, query) => liveRoomCounts(store.db, teamId, query, clock.now()),
-    liveRoomsParticipants: (teamId, query) => liveRoomsParticipants(store.db, teamId, query, clock.now()),
+    liveRooms: (teamId, query) => liveRooms.counts(teamId, query, clock.now()),
+    liveRoomsParticipants: (teamId, query) => liveRooms.participants(teamId, query, clock.now()),
   };
 }
 

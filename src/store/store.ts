@@ -21,6 +21,12 @@ export interface Store {
   readonly db: Kysely<Database>;
   /** Runs `work` in one transaction: everything it writes commits together, or nothing does. */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /**
+   * A number that moves whenever a commit may have changed what `db` reads, on any connection
+   * or process; cheap to read. Undefined where the backend has no such number (PostgreSQL):
+   * there, nothing may keep a read for being unchanged.
+   */
+  dataVersion(): number | undefined;
   /** Resolves when the database answers a trivial query (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -149,4 +149,30 @@ describe('live endpoints', () => {
     await t.api.post(joined, [call('c')]);
     expect((await roster()).live_participants.map((p: any) => p.call_id)).toEqual(['c']);
   });
+
+  it('keeps the live rooms lists current read after read, through changes that announce no event too', async () => {
+    const room = await createPhoneRoom(t.api, { external_id: 'BEFORE' });
+    await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [call('x')]);
+    const entry = async (path: string) => (await t.api.get(`/api/v1/rooms/${path}?limit=100`)).body.data.find((live: any) => live.id === room.id);
+    expect(await entry('live')).toMatchObject({ external_id: 'BEFORE', live_participants: 1 });
+    const listed = await entry('live');
+
+    // Nothing changed: the duration still moves with the clock.
+    clock.advance(7_000);
+    expect((await entry('live')).session_duration).toBe(listed.session_duration + 7);
+
+    // A room's details change without a room event.
+    expect((await t.api.patch(`/api/v1/rooms/${room.id}`, { external_id: 'AFTER' })).status).toBe(200);
+    expect(await entry('live')).toMatchObject({ external_id: 'AFTER' });
+    expect(await entry('live/participants')).toMatchObject({ external_id: 'AFTER' });
+
+    await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/x/mute`);
+    expect((await entry('live/participants')).live_participants).toMatchObject([{ call_id: 'x', muted: true }]);
+    await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [call('y')]);
+    expect(await entry('live')).toMatchObject({ live_participants: 2 });
+    expect((await entry('live/participants')).live_participants.map((p: any) => p.call_id)).toEqual(['x', 'y']);
+    await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/left`, ['x', 'y']);
+    expect(await entry('live')).toBeUndefined();
+    expect(await entry('live/participants')).toBeUndefined();
+  });
 });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import BetterSqlite3 from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -76,5 +77,34 @@ describe('embedded store', () => {
 
   it('refuses writes outside a transaction', async () => {
     await expect(store.db.insertInto('teams').values(teamRow(randomUUID())).execute()).rejects.toThrow(/readonly/i);
+  });
+
+  it('moves its data version with every commit, its own or another process’s, and only then', async () => {
+    const first = store.dataVersion();
+    expect(first).toEqual(expect.any(Number));
+    await store.db.selectFrom('teams').selectAll().execute();
+    expect(store.dataVersion()).toBe(first);
+    await store.transaction(async (trx) => trx.insertInto('teams').values(teamRow('mine')).execute());
+    const afterOwn = store.dataVersion();
+    expect(afterOwn).not.toBe(first);
+
+    // A rolled-back transaction changes nothing a reader could see.
+    await expect(
+      store.transaction(async (trx) => {
+        await trx.insertInto('teams').values(teamRow('rolled-back')).execute();
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    expect(store.dataVersion()).toBe(afterOwn);
+
+    // Another connection to the same file (the CLI's `team` commands are one).
+    const other = new BetterSqlite3(path.join(dataDir, 'roomline.db'));
+    try {
+      other.prepare('insert into teams (id, name, developer_key, key_hash, room_settings, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?)').run('theirs', 'theirs', 'k', 'h-theirs', '{}', 1, 1);
+    } finally {
+      other.close();
+    }
+    expect(store.dataVersion()).not.toBe(afterOwn);
+    expect(await teamIds()).toEqual(['mine', 'theirs']);
   });
 });

@@ -27,6 +27,8 @@ export async function openPostgresStore(databaseUrl: string, logger: Logger): Pr
     transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
       return db.transaction().execute(work);
     },
+    // PostgreSQL has no cheap, exact "nothing was committed since" number for a reader.
+    dataVersion: () => undefined,
     async ping() {
       await pool.query('select 1');
     },

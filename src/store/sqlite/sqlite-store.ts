@@ -51,6 +51,11 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
   const checkpointer = file === ':memory:' ? undefined : startCheckpointer(file, CHECKPOINT_EVERY_MS, (error) => logger.warn({ error }, 'WAL checkpoint failed'));
   if (checkpointer !== undefined) writer.pragma('wal_autocheckpoint = 10000');
 
+  // SQLite's data version moves on the reading connection whenever another connection (the
+  // writer, or another process on the same file) commits. With one connection there is no
+  // other: it would never move.
+  const dataVersion = reader?.prepare('pragma data_version').pluck();
+
   const groupCommit = createGroupCommit(writeDb);
   return {
     kind: 'sqlite',
@@ -58,6 +63,7 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
     transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
       return groupCommit(work);
     },
+    dataVersion: () => (dataVersion === undefined ? undefined : (dataVersion.get() as number)),
     async ping() {
       writer.prepare('select 1').get();
     },
