@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Agent, request as undiciRequest } from 'undici';
+import { Agent } from 'undici';
+import { Pacer } from './pacer.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
@@ -106,16 +107,6 @@ function load(job) {
   return JSON.parse(output.toString());
 }
 
-/**
- * A POST with undici's own request API: the pacer of B3 shares the cores with the server and
- * its 200 watchers, and fetch costs several times as much CPU per request.
- */
-async function postLightly(url, authorization, body) {
-  const response = await undiciRequest(url, { dispatcher: agent, method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await response.body.text();
-  if (response.statusCode >= 300) throw new Error(`POST ${url} answered ${response.statusCode}: ${text.slice(0, 300)}`);
-}
-
 const now = () => performance.timeOrigin + performance.now();
 const percentile = (values, p) => {
   if (values.length === 0) return NaN;
@@ -203,6 +194,8 @@ async function b3FanOut() {
       JSON.stringify({ url: `${server.url}/api/v1/rooms/${room.id}/live/events`, authorization: server.authorization, clients: SIZE.fanoutClients }),
     ]);
     // 1000 changes a second, each a join of one call, paced by the clock rather than by answers.
+    const pacer = new Pacer(server.url, { authorization: server.authorization, 'content-type': 'application/json' });
+    await pacer.open();
     const answeredAt = new Map();
     const total = SIZE.fanoutSeconds * 1000;
     const start = now();
@@ -213,12 +206,11 @@ async function b3FanOut() {
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
       const callId = `b3-${n}`;
       inFlight.push(
-        postLightly(`${server.url}/api/v1/rooms/${room.id}/phone-participants/joined`, server.authorization, [{ call_id: callId, name: callId }]).then(() =>
-          answeredAt.set(callId, now()),
-        ),
+        pacer.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, JSON.stringify([{ call_id: callId, name: callId }])).then(() => answeredAt.set(callId, now())),
       );
     }
     await Promise.all(inFlight);
+    pacer.close();
     const achievedRate = total / ((now() - start) / 1000);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const arrivals = await new Promise((resolve) => {
