@@ -3,7 +3,7 @@ import { startTestServer, waitFor, type TestServer } from '../helpers/server.js'
 import { Receiver } from '../helpers/receiver.js';
 import { verifySignature } from '../../src/webhooks/signature.js';
 import { EVENT_NAMES } from '../../src/bus/events.js';
-import { pruneSettled } from '../../src/store/repos/webhooks.js';
+import { nextDueTime, pruneSettled } from '../../src/store/repos/webhooks.js';
 
 /** Sequence numbers of the accepted requests, in arrival order. */
 const sequences = (receiver: Receiver) => receiver.accepted.map((r) => Number(r.headers['x-roomline-sequence']));
@@ -210,6 +210,31 @@ describe('webhook delivery', () => {
       ]);
     } finally {
       await slowToGiveUp.stop();
+    }
+  });
+
+  it('waits for an attempt in flight rather than searching for work again: its head is next due when its lease runs out', async () => {
+    // An attempt may last this long, and its sender's lease longer still.
+    const patient = await startTestServer({ webhookDispatch: { timeoutMs: 10_000, pollMs: 1_000 } });
+    try {
+      receiver = new Receiver();
+      await receiver.start();
+      receiver.mode = { kind: 'slow', delayMs: 3_000 };
+      await patient.api.post('/api/v1/webhooks', { endpoint: receiver.url, events: ['participant_joined'] });
+      const room = await patient.api.post('/api/v1/rooms', { telephony_enabled: true });
+      const claimedAt = Date.now();
+      await patient.api.post(`/api/v1/rooms/${room.body.id}/phone-participants/joined`, [{ call_id: 'slow', name: 'Slow' }]);
+      await waitFor(() => (receiver.requests.length === 1 ? true : undefined), 10_000, 'the attempt to arrive');
+
+      // In flight: the head is leased for the attempt's timeout and more, so nothing is due before then.
+      const next = await nextDueTime(patient.running.services.store.db);
+      expect(next).toBeGreaterThanOrEqual(claimedAt + 10_000);
+
+      // Answered, recorded, and nothing left to send.
+      await waitFor(() => (receiver.accepted.length === 1 ? true : undefined), 10_000, 'the slow answer');
+      await waitFor(async () => ((await nextDueTime(patient.running.services.store.db)) === undefined ? true : undefined), 10_000, 'the queue to settle');
+    } finally {
+      await patient.stop();
     }
   });
 });

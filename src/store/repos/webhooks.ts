@@ -155,11 +155,27 @@ export async function recordAttempt(
     .execute();
 }
 
-/** The earliest time a queue's head becomes due, for the dispatcher's next wake-up. */
+/**
+ * The earliest time a queue's head may be taken, for the dispatcher's next wake-up: when its
+ * next attempt is due, or once the lease of the sender holding it runs out (dueHeads passes a
+ * leased head by). Without the lease, a head in flight looked due at once, and the dispatcher
+ * searched for work again and again for as long as a receiver took to answer.
+ */
 export async function nextDueTime(db: Executor): Promise<number | undefined> {
   const row = await db
     .selectFrom('webhook_deliveries as d')
-    .select((eb) => eb.fn.min('d.next_attempt_at').as('next'))
+    .select((eb) =>
+      eb.fn
+        .min(
+          eb
+            .case()
+            .when(eb.and([eb('d.claimed_until', 'is not', null), eb('d.claimed_until', '>=', eb.ref('d.next_attempt_at'))]))
+            .then(eb('d.claimed_until', '+', 1))
+            .else(eb.ref('d.next_attempt_at'))
+            .end(),
+        )
+        .as('next'),
+    )
     .where(isQueueHead)
     .where('d.status', '=', 'pending')
     .executeTakeFirst();
