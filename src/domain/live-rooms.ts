@@ -83,21 +83,24 @@ interface LiveRoomsPage<Participants> {
 }
 
 /**
- * The team's live rooms pages, each kept with the store's data version. The version moves with
- * every commit on any connection (embedded mode: see Store.dataVersion), so a page kept under
- * the current version is exactly what the queries would read again: a dashboard polling
+ * The team's live rooms pages, kept while the store's data version stands. The version moves
+ * with every commit on any connection (embedded mode: see Store.dataVersion), so a page kept
+ * under the current version is exactly what the queries would read again: a dashboard polling
  * `/rooms/live` between changes costs a version read instead of a count and a hundred-room
- * join. The version is read before the page, so a page is never kept under a version newer
- * than its rows. Where the store has no version (cluster mode) every read is a fresh one.
- * Bounded, least recently used out; the time-dependent fields are computed per request.
+ * join. A page is kept only when the version it was read under is still the current one once
+ * it is read; pages of an older version are dropped together. Where the store has no version
+ * (cluster mode) every read is a fresh one. Bounded by weight (rooms plus participants), least
+ * recently used out; the time-dependent fields are computed per request.
  */
 export class LiveRoomsCache {
-  private readonly pages = new Map<string, { version: number; page: LiveRoomsPage<unknown> | undefined }>();
+  private readonly pages = new Map<string, { weight: number; page: LiveRoomsPage<unknown> | undefined }>();
+  private version: number | undefined;
+  private weight = 0;
 
   constructor(
     private readonly db: Executor,
     private readonly dataVersion: () => number | undefined,
-    private readonly capacity = 500,
+    private readonly maxWeight = 50_000,
   ) {}
 
   /** The team's live rooms with their counts. The counts are the sessions' own (kept with every join and leave): one indexed query however many are live. */
@@ -125,11 +128,33 @@ export class LiveRoomsCache {
   private async read<Participants>(key: string, load: () => Promise<LiveRoomsPage<Participants> | undefined>): Promise<LiveRoomsPage<Participants> | undefined> {
     const version = this.dataVersion();
     if (version === undefined) return load();
+    if (version !== this.version) {
+      this.pages.clear();
+      this.weight = 0;
+      this.version = version;
+    }
     const kept = this.pages.get(key);
-    if (kept !== undefined) this.pages.delete(key);
-    const page = kept?.version === version ? (kept.page as LiveRoomsPage<Participants> | undefined) : await load();
-    this.pages.set(key, { version, page });
-    if (this.pages.size > this.capacity) this.pages.delete(this.pages.keys().next().value as string);
+    if (kept !== undefined) {
+      this.pages.delete(key);
+      this.pages.set(key, kept);
+      return kept.page as LiveRoomsPage<Participants> | undefined;
+    }
+    const page = await load();
+    // Kept only if nothing was committed while it was read: it is then exactly that version.
+    if (this.version !== version || this.dataVersion() !== version) return page;
+    const weight = 1 + (page?.rooms.reduce((sum, room) => sum + 1 + (Array.isArray(room.participants) ? room.participants.length : 0), 0) ?? 0);
+    if (weight > this.maxWeight) return page;
+    // Two reads of one page may run at once: the later one replaces the earlier.
+    const twin = this.pages.get(key);
+    if (twin !== undefined) this.weight -= twin.weight;
+    this.pages.delete(key);
+    this.pages.set(key, { weight, page });
+    this.weight += weight;
+    for (const [oldest, entry] of this.pages) {
+      if (this.weight <= this.maxWeight) break;
+      this.pages.delete(oldest);
+      this.weight -= entry.weight;
+    }
     return page;
   }
 }
