@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 /** Tests that start servers through test/helpers/server.ts: they run once per backend. */
 const MATRIX = [
   'test/api/**/*.test.ts',
-  'test/webhooks/{delivery,webhooks-api}.test.ts',
+  'test/webhooks/{delivery,webhooks-api,dispatcher-idle}.test.ts',
   'test/seed/**/*.test.ts',
   'test/domain/**/*.test.ts',
   'test/scenario/**/*.test.ts',

@@ -45,6 +45,8 @@ export interface Config {
     retryMaxMs: number;
     /** How long a delivery is retried before it is marked failed and the next one proceeds. */
     giveUpAfterMs: number;
+    /** Webhooks a node sends to at once (each has one delivery in flight at most). */
+    concurrency: number;
   };
 }
 
@@ -139,6 +141,7 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
       retryBaseMs: parseInteger('ROOMLINE_WEBHOOK_RETRY_BASE_MS', read('ROOMLINE_WEBHOOK_RETRY_BASE_MS') ?? '1000', 10, 3_600_000),
       retryMaxMs: parseInteger('ROOMLINE_WEBHOOK_RETRY_MAX_MS', read('ROOMLINE_WEBHOOK_RETRY_MAX_MS') ?? '3600000', 10, 86_400_000),
       giveUpAfterMs: parseInteger('ROOMLINE_WEBHOOK_GIVE_UP_MS', read('ROOMLINE_WEBHOOK_GIVE_UP_MS') ?? '86400000', 100, 30 * 86_400_000),
+      concurrency: parseInteger('ROOMLINE_WEBHOOK_CONCURRENCY', read('ROOMLINE_WEBHOOK_CONCURRENCY') ?? '64', 1, 10_000),
     },
   };
 }

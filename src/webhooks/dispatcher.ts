@@ -78,6 +78,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
       return;
     }
     pumping = true;
+    logger.trace({ inFlight: inFlight.size }, 'looking for webhook deliveries to send');
     try {
       do {
         pumpAgain = false;
@@ -190,11 +191,15 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
   async function scheduleNextPump(): Promise<void> {
     if (stopped) return;
     let delay = options.pollMs;
-    try {
-      const nextDue = await nextDueTime(store.db);
-      if (nextDue !== undefined) delay = Math.max(0, Math.min(delay, nextDue - clock.now()));
-    } catch (error) {
-      logger.warn({ err: error }, 'could not read the next webhook due time');
+    // With every sender busy, a due head waits for one to finish, and a finishing sender looks
+    // for work itself: a timer set by the due time would only find no room, again and again.
+    if (inFlight.size < options.concurrency) {
+      try {
+        const nextDue = await nextDueTime(store.db);
+        if (nextDue !== undefined) delay = Math.max(0, Math.min(delay, nextDue - clock.now()));
+      } catch (error) {
+        logger.warn({ err: error }, 'could not read the next webhook due time');
+      }
     }
     if (timer !== undefined) clearTimeout(timer);
     timer = setTimeout(() => void pump(), delay);

@@ -100,6 +100,7 @@ describe('loadConfig', () => {
       [{ ROOMLINE_MAX_STREAMS_PER_TEAM: '0' }, 'ROOMLINE_MAX_STREAMS_PER_TEAM'],
       [{ ROOMLINE_PRESENCE_GRACE_MS: '10' }, 'ROOMLINE_PRESENCE_GRACE_MS'],
       [{ ROOMLINE_WEBHOOK_TIMEOUT_MS: '1' }, 'ROOMLINE_WEBHOOK_TIMEOUT_MS'],
+      [{ ROOMLINE_WEBHOOK_CONCURRENCY: '0' }, 'ROOMLINE_WEBHOOK_CONCURRENCY'],
     ];
     for (const [env, variable] of cases) {
       const error = configError(env);
