@@ -50,6 +50,8 @@ export class Pacer {
       const socket = net.connect(this.port, this.host, () => resolve(socket));
       socket.setNoDelay(true);
       socket.once('error', reject);
+      // A closed socket fails its request rather than leave the run waiting for an answer.
+      socket.on('close', () => socket.job?.reject(new Error('the server closed a pacer connection')));
       let buffer = '';
       socket.on('data', (chunk) => {
         buffer += chunk.latin1Slice(0, chunk.length);
