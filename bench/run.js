@@ -7,12 +7,27 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { Agent } from 'undici';
 import { Pacer } from './pacer.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
 const QUICK = process.argv.includes('--quick');
+
+/**
+ * `--cluster` measures cluster mode: every server is a roomline node on a PostgreSQL database
+ * of its own (created on BENCH_DATABASE_URL's server and dropped afterwards) with the Redis bus
+ * of BENCH_REDIS_URL under a prefix of its own. B3's watchers then read from a second node, so
+ * each event crosses the bus.
+ */
+const CLUSTER = process.argv.includes('--cluster')
+  ? { databaseUrl: process.env.BENCH_DATABASE_URL, redisUrl: process.env.BENCH_REDIS_URL }
+  : undefined;
+if (CLUSTER !== undefined && (!CLUSTER.databaseUrl || !CLUSTER.redisUrl)) {
+  console.error('--cluster needs BENCH_DATABASE_URL (a PostgreSQL server where the bench may create databases) and BENCH_REDIS_URL');
+  process.exit(2);
+}
 
 /** How much work each figure gets: the full run, or a smoke run of under a minute. */
 const SIZE = QUICK
@@ -42,12 +57,41 @@ function startChild(script, args = [], env = {}) {
   });
 }
 
-/** Starts `roomline serve` on a fresh data folder with a known team; resolves with its URL and pid. */
-async function startRoomline() {
+/** Runs `work` with a client of the bench's PostgreSQL server. */
+async function withPostgres(work) {
+  const client = new pg.Client({ connectionString: CLUSTER.databaseUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Where a server under test keeps its data: a fresh data folder (embedded), or a fresh
+ * PostgreSQL database and Redis prefix (cluster). Every node started on it shares it.
+ */
+async function createBackend() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomline-bench-'));
-  const team = { id: randomUUID(), key: `bench-${randomUUID()}` };
+  if (CLUSTER === undefined) return { env: { ROOMLINE_DATA_DIR: dataDir }, dispose: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
+  const name = `roomline_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  await withPostgres((client) => client.query(`create database ${name}`));
+  const url = new URL(CLUSTER.databaseUrl);
+  url.pathname = `/${name}`;
+  return {
+    env: { ROOMLINE_DATA_DIR: dataDir, DATABASE_URL: url.toString(), REDIS_URL: CLUSTER.redisUrl, ROOMLINE_REDIS_PREFIX: `roomline-bench:${name}` },
+    async dispose() {
+      await withPostgres((client) => client.query(`drop database if exists ${name} with (force)`));
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts one `roomline serve` process on `backend` with `team`; resolves with its URL and process. */
+async function startNode(backend, team) {
   const child = spawn(process.execPath, [path.join(REPO, 'bin', 'roomline.js'), 'serve'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ROOMLINE_RATE_LIMIT: '0', ROOMLINE_DATA_DIR: dataDir, ROOMLINE_TEAM_ID: team.id, ROOMLINE_DEVELOPER_KEY: team.key },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ROOMLINE_RATE_LIMIT: '0', ROOMLINE_TEAM_ID: team.id, ROOMLINE_DEVELOPER_KEY: team.key, ...backend.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.add(child);
@@ -61,16 +105,34 @@ async function startRoomline() {
     child.on('exit', (code) => reject(new Error(`roomline exited (${code}) before listening:\n${output}`)));
   });
   child.stdout.resume();
+  return { url, child };
+}
+
+/**
+ * Starts roomline (one node) on a fresh backend with a known team. In cluster mode
+ * `addNode()` starts another node of the same cluster.
+ */
+async function startRoomline() {
+  const backend = await createBackend();
+  const team = { id: randomUUID(), key: `bench-${randomUUID()}` };
+  const nodes = [await startNode(backend, team)];
+  const { url, child } = nodes[0];
   const authorization = `Bearer ${team.key}`;
   return {
     url,
     pid: child.pid,
     authorization,
     api: (method, urlPath, body) => request(url + urlPath, method, authorization, body),
+    async addNode() {
+      if (CLUSTER === undefined) throw new Error('a second node needs --cluster');
+      const node = await startNode(backend, team);
+      nodes.push(node);
+      return { url: node.url, pid: node.child.pid };
+    },
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      for (const node of nodes) node.child.kill('SIGTERM');
+      await Promise.all(nodes.map((node) => (node.child.exitCode === null ? new Promise((resolve) => node.child.once('exit', resolve)) : undefined)));
+      await backend.dispose();
     },
   };
 }
@@ -190,8 +252,10 @@ async function b3FanOut() {
   try {
     const room = await createRoom(server);
     await server.api('POST', `/api/v1/rooms/${room.id}/phone-participants/joined`, [{ call_id: 'anchor', name: 'Anchor' }]);
+    // In a cluster the watchers hold their streams on another node than the one that takes the changes.
+    const watched = CLUSTER === undefined ? server : await server.addNode();
     const clients = await startChild(path.join(HERE, 'stream-clients.js'), [
-      JSON.stringify({ url: `${server.url}/api/v1/rooms/${room.id}/live/events`, authorization: server.authorization, clients: SIZE.fanoutClients }),
+      JSON.stringify({ url: `${watched.url}/api/v1/rooms/${room.id}/live/events`, authorization: server.authorization, clients: SIZE.fanoutClients }),
     ]);
     // 1000 changes a second, each a join of one call, paced by the clock rather than by answers.
     const pacer = new Pacer(server.url, { authorization: server.authorization, 'content-type': 'application/json' });
@@ -279,6 +343,14 @@ async function b5Webhooks() {
 
 // ---------------------------------------------------------------------------------------------
 
+/** What an answered change survives in the mode measured. */
+async function durabilitySetting() {
+  if (CLUSTER === undefined) return 'SQLite WAL, synchronous=NORMAL (ROOMLINE_SQLITE_SYNCHRONOUS default): every answered change survives kill -9';
+  const setting = (name) => withPostgres(async (client) => (await client.query(`show ${name}`)).rows[0][name]);
+  const [version, synchronousCommit, fsync] = [await setting('server_version'), await setting('synchronous_commit'), await setting('fsync')];
+  return `PostgreSQL ${version}, synchronous_commit=${synchronousCommit}, fsync=${fsync}: ${synchronousCommit === 'off' || fsync === 'off' ? 'an answered change may be lost if PostgreSQL itself crashes' : 'every answered change is on disk before its answer'}`;
+}
+
 function row(id, figure, value, unit, goal, pass) {
   return { id, figure, value: round(value), unit, goal, status: pass === undefined ? 'INFO' : pass ? 'PASS' : 'MISS' };
 }
@@ -286,7 +358,8 @@ function row(id, figure, value, unit, goal, pass) {
 async function main() {
   if (!fs.existsSync(path.join(REPO, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   const started = Date.now();
-  console.log(`roomline bench (${QUICK ? 'quick' : 'full'}) on ${os.cpus().length} cores, Node ${process.version}`);
+  console.log(`roomline bench (${QUICK ? 'quick' : 'full'}, ${CLUSTER === undefined ? 'embedded' : 'cluster'} mode) on ${os.cpus().length} cores, Node ${process.version}`);
+  const durability = await durabilitySetting();
 
   const b0 = await b0Ceiling();
   console.log('B0 done');
@@ -310,7 +383,7 @@ async function main() {
     row('B2', '`joined` of 1000 calls p99', b2.joinedP99, 'ms', '≤ 25', b2.joinedP99 <= 25),
     row('B2', '`left` of 1000 calls p50', b2.leftP50, 'ms', '—'),
     row('B2', '`left` of 1000 calls p99', b2.leftP99, 'ms', '≤ 25', b2.leftP99 <= 25),
-    row('B3', `fan-out to ${SIZE.fanoutClients} streams at ${round(b3.achievedRate, 0)} changes/s, p50`, b3.p50, 'ms', '—'),
+    row('B3', `fan-out to ${SIZE.fanoutClients} streams${CLUSTER === undefined ? '' : ' on another node'} at ${round(b3.achievedRate, 0)} changes/s, p50`, b3.p50, 'ms', '—'),
     row('B3', 'fan-out p99 (counts only at ≥ 900 changes/s)', b3.p99, 'ms', '≤ 20', b3.p99 <= 20 && b3.missing === 0 && b3.achievedRate >= 900),
     row('B4', `server RSS with ${b4.live} live participants`, b4.rssMb, 'MB', '≤ 300', b4.rssMb <= 300),
     row('B4', '`/rooms/{room}/live/participants` (100) p99', b4.rosterP99, 'ms', '≤ 5', b4.rosterP99 <= 5 && b4.non2xx === 0),
@@ -334,10 +407,11 @@ async function main() {
   })();
   const report = {
     mode: QUICK ? 'quick' : 'full',
+    backend: CLUSTER === undefined ? 'embedded' : 'cluster',
     at: new Date().toISOString(),
     commit,
     machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: round(os.totalmem() / 2 ** 30, 1), node: process.version },
-    durability: 'SQLite WAL, synchronous=NORMAL (ROOMLINE_SQLITE_SYNCHRONOUS default): every answered change survives kill -9',
+    durability,
     sizes: SIZE,
     rows,
     checks,
@@ -345,8 +419,9 @@ async function main() {
     seconds: round((Date.now() - started) / 1000, 1),
   };
   fs.mkdirSync(path.join(HERE, 'results'), { recursive: true });
-  fs.writeFileSync(path.join(HERE, 'results', 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nwritten to bench/results/latest.json in ${report.seconds} s`);
+  const file = CLUSTER === undefined ? 'latest.json' : 'latest-cluster.json';
+  fs.writeFileSync(path.join(HERE, 'results', file), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\ndurability: ${durability}\nwritten to bench/results/${file} in ${report.seconds} s`);
 }
 
 main().then(

@@ -4,6 +4,7 @@ import type { ActivityRow, ParticipantRow } from '../store/repos/roster.js';
 import { activitiesOf, findLiveParticipant, findTeamParticipant, findTeamSession, isRecordId, pageParticipants, roomFacts, type RoomFacts } from '../store/repos/sessions.js';
 import type { ParticipantType } from '../store/schema.js';
 import { isoTime } from './clock.js';
+import { roomLane } from './changes.js';
 import type { CoreDeps } from './deps.js';
 import { changeParticipants, lockRosterRoom } from './roster-changes.js';
 import { roomIdFilter, type HistoryQuery, type List } from './sessions.js';
@@ -137,7 +138,7 @@ export function createAttendanceService(deps: CoreDeps): AttendanceService {
         if (participant === undefined) return false;
         await changeParticipants(change, [{ participant, changes: { hand_raised: raised } }]);
         return true;
-      }),
+      }, { lane: roomLane(teamId, roomRef) }),
   };
 }
 

@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely';
 import type { Bus } from '../bus/bus.js';
 import type { PendingEvent, RoomEvent } from '../bus/events.js';
 import type { Database } from '../store/schema.js';
-import type { Store } from '../store/store.js';
+import type { Store, TransactionOptions } from '../store/store.js';
 import type { Clock } from './clock.js';
 import { advanceRoomSeq } from '../store/repos/roster.js';
 
@@ -23,8 +23,11 @@ export interface Change {
 export type CommitHook = (trx: Transaction<Database>, events: readonly RoomEvent[]) => Promise<void | (() => void)>;
 
 export interface ChangeRunner {
-  /** Runs `work` as one atomic change; its events are numbered, committed with it, then published. */
-  run<T>(work: (change: Change) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` as one atomic change; its events are numbered, committed with it, then
+   * published. `lane` names what the change locks first (roomLane), see Store.transaction.
+   */
+  run<T>(work: (change: Change) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Adds a hook that runs inside every change's transaction, after its events are numbered. */
   addCommitHook(hook: CommitHook): void;
 }
@@ -32,7 +35,7 @@ export interface ChangeRunner {
 export function createChangeRunner(deps: { store: Store; bus: Bus; clock: Clock }): ChangeRunner {
   const hooks: CommitHook[] = [];
 
-  async function run<T>(work: (change: Change) => Promise<T>): Promise<T> {
+  async function run<T>(work: (change: Change) => Promise<T>, options?: TransactionOptions): Promise<T> {
     let committed: RoomEvent[] = [];
     let afterCommit: (() => void)[] = [];
     const result = await deps.store.transaction(async function runChange(trx) {
@@ -46,13 +49,22 @@ export function createChangeRunner(deps: { store: Store; bus: Bus; clock: Clock 
         if (then !== undefined) afterCommit.push(then);
       }
       return value;
-    });
+    }, options);
     if (committed.length > 0) await deps.bus.publish(committed);
     for (const then of afterCommit) then();
     return result;
   }
 
   return { run, addCommitHook: (hook) => void hooks.push(hook) };
+}
+
+/**
+ * The lane of changes that lock this room first (its roster's): they are committed together
+ * when they arrive together. A room named by id and by friendly_url gets two lanes, which
+ * only costs the sharing: the room's lock still orders them.
+ */
+export function roomLane(teamId: string, roomRef: string): string {
+  return `room:${teamId}:${roomRef}`;
 }
 
 /**

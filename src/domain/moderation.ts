@@ -2,6 +2,7 @@ import { ApiError, notFound } from '../api/errors.js';
 import { findRole } from '../store/repos/roles.js';
 import { findParticipant, findRoomById } from '../store/repos/room-page.js';
 import type { ParticipantRow } from '../store/repos/roster.js';
+import { roomLane } from './changes.js';
 import type { CoreDeps } from './deps.js';
 import type { Permission, PermissionSet } from './permissions.js';
 import { leaveWebParticipants } from './presence.js';
@@ -97,7 +98,7 @@ export function createModerationService(deps: CoreDeps & { rooms: RoomService })
             data: { call_id: target.call_id, participant_id: target.id, room_id: room.id },
           });
       }
-    });
+    }, { lane: roomLane(actor.team_id, actor.room_id) });
   }
 
   async function setRoomLocked(actor: ParticipantRow, locked: boolean): Promise<void> {
@@ -111,7 +112,7 @@ export function createModerationService(deps: CoreDeps & { rooms: RoomService })
       const current = (await lockRosterRoom(change, actor.room_id)) ? await findParticipant(change.trx, actor.id) : undefined;
       if (current === undefined || current.leave_time !== null) throw notFound();
       await changeParticipants(change, [{ participant: current, changes: { hand_raised: raised } }]);
-    });
+    }, { lane: roomLane(actor.team_id, actor.room_id) });
   }
 
   return { capabilities, act, setRoomLocked, setOwnHand };

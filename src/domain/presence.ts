@@ -3,9 +3,12 @@ import { ApiError, notFound } from '../api/errors.js';
 import { deletePresences, expiredPresences, findParticipant, findPresence, findRoomById, insertPresence, setLeases } from '../store/repos/room-page.js';
 import type { RoomRow } from '../store/repos/rooms.js';
 import { findLiveSession, type ParticipantRow } from '../store/repos/roster.js';
-import type { Change } from './changes.js';
+import { roomLane, type Change } from './changes.js';
 import type { CoreDeps } from './deps.js';
 import { joinParticipants, leaveParticipants, lockRosterRoom, type LeaveReason } from './roster-changes.js';
+
+/** The room a web participant joins, by id and team. */
+type RoomKey = Pick<RoomRow, 'id' | 'team_id'>;
 
 /**
  * Web participants' presence. A person on the room page joins as a web participant and gets a
@@ -18,7 +21,7 @@ import { joinParticipants, leaveParticipants, lockRosterRoom, type LeaveReason }
  */
 export interface PresenceService {
   /** Joins a web participant to the room (403 while the room is locked or full); answers it with its credential. */
-  join(roomId: string, newcomer: WebNewcomer): Promise<{ participant: ParticipantRow; credential: string }>;
+  join(room: RoomKey, newcomer: WebNewcomer): Promise<{ participant: ParticipantRow; credential: string }>;
   /** The live web participant a credential belongs to; undefined when it is not valid (any more). */
   authenticate(credential: string): Promise<ParticipantRow | undefined>;
   /** Counts a live connection of the participant on this node; its lease is renewed until the returned release is called. */
@@ -75,9 +78,9 @@ export function createPresenceService(deps: CoreDeps, options: Partial<PresenceO
     return changes.run((change) => setLeases(change.trx, participantIds, (from ?? change.now) + settings.graceMs));
   }
 
-  async function join(roomId: string, newcomer: WebNewcomer): Promise<{ participant: ParticipantRow; credential: string }> {
+  async function join(key: RoomKey, newcomer: WebNewcomer): Promise<{ participant: ParticipantRow; credential: string }> {
     return changes.run(async function joinWebParticipant(change) {
-      const room = (await lockRosterRoom(change, roomId)) ? await findRoomById(change.trx, roomId) : undefined;
+      const room = (await lockRosterRoom(change, key.id)) ? await findRoomById(change.trx, key.id) : undefined;
       if (room === undefined) throw notFound();
       if (room.is_locked === 1) throw new ApiError('forbidden', 'The room is locked: nobody new can join it now.');
       const session = await findLiveSession(change.trx, room.id);
@@ -95,7 +98,7 @@ export function createPresenceService(deps: CoreDeps, options: Partial<PresenceO
         lease_expires_at: change.now + settings.graceMs,
       });
       return { participant, credential: `${participant.id}.${secret}` };
-    });
+    }, { lane: roomLane(key.team_id, key.id) });
   }
 
   async function authenticate(credential: string): Promise<ParticipantRow | undefined> {

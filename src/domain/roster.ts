@@ -7,7 +7,7 @@ import {
   tombstonedCallIds,
   type ParticipantRow,
 } from '../store/repos/roster.js';
-import type { Change } from './changes.js';
+import { roomLane, type Change } from './changes.js';
 import type { CoreDeps } from './deps.js';
 import { liveRoomCount, LiveRoomsCache, LiveRosterCache, type LiveRoomList, type LiveRoomsQuery } from './live-rooms.js';
 import type { LiveParticipant, LiveRoom } from './participant-view.js';
@@ -62,11 +62,14 @@ export function createRosterService(deps: CoreDeps): RosterService {
 
   /** Runs `work` as one change on the team's room, holding the room's lock; undefined when there is no such room. */
   function inRoom<T>(teamId: string, roomRef: string, work: (change: Change, room: RoomRow) => Promise<T>): Promise<T | undefined> {
-    return changes.run(async function rosterChange(change) {
-      const room = await findRoom(change.trx, teamId, roomRef);
-      if (room === undefined || !(await lockRosterRoom(change, room.id))) return undefined;
-      return work(change, room);
-    });
+    return changes.run(
+      async function rosterChange(change) {
+        const room = await findRoom(change.trx, teamId, roomRef);
+        if (room === undefined || !(await lockRosterRoom(change, room.id))) return undefined;
+        return work(change, room);
+      },
+      { lane: roomLane(teamId, roomRef) },
+    );
   }
 
   /** inRoom for work that answers nothing: true when the room was there. */

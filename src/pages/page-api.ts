@@ -78,7 +78,7 @@ export async function pageApiRoutes(app: Api, { services }: RouteOptions): Promi
       if (entry.kind === 'refused') throw new ApiError('forbidden', REFUSALS[entry.refusal]);
       const name = entry.invitation.name ?? request.body.name?.trim();
       if (name === undefined || name === '') throw fieldError('name', 'The name field is required.');
-      const { participant, credential } = await presence.join(entry.room.id, {
+      const { participant, credential } = await presence.join(entry.room, {
         name,
         externalId: entry.invitation.externalId,
         roleId: entry.invitation.roleId,

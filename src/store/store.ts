@@ -4,6 +4,10 @@ import type { Config } from '../config/config.js';
 import type { Database } from './schema.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 
+export interface TransactionOptions {
+  lane?: string;
+}
+
 /** Something queries run on: the database itself, or a transaction a caller passed in. */
 export type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -19,8 +23,14 @@ export interface Store {
    * `transaction` (in embedded mode this is a read-only connection).
    */
   readonly db: Kysely<Database>;
-  /** Runs `work` in one transaction: everything it writes commits together, or nothing does. */
-  transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in one transaction: everything it writes commits together, or nothing does.
+   * `lane` names the row the work locks first (a room's, for its roster changes): work of one
+   * lane runs one at a time anyway, so what arrives while the lane is busy is committed
+   * together with it, each in a savepoint (store/group-commit.ts). Embedded mode has one lane
+   * for everything, its one writer.
+   */
+  transaction<T>(work: (trx: Transaction<Database>) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * A number that moves whenever a commit may have changed what `db` reads, on any connection
    * or process; cheap to read. Undefined where the backend has no such number (PostgreSQL):

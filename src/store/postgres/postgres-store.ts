@@ -2,7 +2,8 @@ import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../schema.js';
-import type { Store } from '../store.js';
+import type { Store, TransactionOptions } from '../store.js';
+import { createGroupCommit } from '../group-commit.js';
 import { migrateToLatest } from '../migrate.js';
 
 // bigint columns hold epoch milliseconds and counters, all well inside Number's exact range:
@@ -20,12 +21,14 @@ export async function openPostgresStore(databaseUrl: string, logger: Logger): Pr
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'store migrated');
   const target = new URL(databaseUrl);
+  const groupCommit = createGroupCommit(db);
 
   return {
     kind: 'postgres',
     db,
-    transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-      return db.transaction().execute(work);
+    transaction<T>(work: (trx: Transaction<Database>) => Promise<T>, options?: TransactionOptions): Promise<T> {
+      // Without a lane, transactions run side by side on the pool.
+      return options?.lane === undefined ? db.transaction().execute(work) : groupCommit(options.lane, work);
     },
     // PostgreSQL has no cheap, exact "nothing was committed since" number for a reader.
     dataVersion: () => undefined,

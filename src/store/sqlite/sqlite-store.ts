@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, type Transaction } from 'kysely';
+import { Kysely, SqliteDialect } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
 import { migrateToLatest } from '../migrate.js';
 import { startCheckpointer } from './checkpointer.js';
-import { createGroupCommit } from './group-commit.js';
+import { createGroupCommit } from '../group-commit.js';
 import { withStatementCache } from './statement-cache.js';
 
 /** How often the WAL is copied back into the database file. */
@@ -60,9 +60,8 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
   return {
     kind: 'sqlite',
     db: readDb,
-    transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-      return groupCommit(work);
-    },
+    // One writer: every transaction is in the same lane.
+    transaction: (work) => groupCommit('writer', work),
     dataVersion: () => (dataVersion === undefined ? undefined : (dataVersion.get() as number)),
     async ping() {
       writer.prepare('select 1').get();
