@@ -2,16 +2,16 @@ import { Agent, request } from 'undici';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import type { Store } from '../store/store.js';
-import { findTeamById } from '../store/repos/teams.js';
 import {
   claimDelivery,
   claimNextDelivery,
   dueHeads,
-  findWebhook,
+  findDeliveryTarget,
   nextDueTime,
   pruneSettled,
   recordAttempt,
   type DeliveryRow,
+  type DeliveryTarget,
 } from '../store/repos/webhooks.js';
 import { signatureHeader } from './signature.js';
 
@@ -114,30 +114,31 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
 
   /** Sends a webhook's deliveries one after another, from a claimed head, while the next is due. */
   async function sendInOrder(head: DeliveryRow): Promise<void> {
-    let delivery: DeliveryRow | undefined = head;
-    while (delivery !== undefined) delivery = await attemptDelivery(delivery);
+    const target = await findDeliveryTarget(store.db, head.team_id, head.webhook_id);
+    // Deleted meanwhile: its rows went with it.
+    let next = target === undefined ? undefined : { delivery: head, target };
+    while (next !== undefined) next = await attemptDelivery(next.delivery, next.target);
   }
 
-  /** One attempt, recorded; answers the webhook's next delivery, already claimed, when it may go at once. */
-  async function attemptDelivery(delivery: DeliveryRow): Promise<DeliveryRow | undefined> {
-    const webhook = await findWebhook(store.db, delivery.team_id, delivery.webhook_id);
-    const team = await findTeamById(store.db, delivery.team_id);
-    if (webhook === undefined || team === undefined) return undefined; // deleted meanwhile: its rows went with it
-
+  /**
+   * One attempt to `target`, read just before (with the claim of the delivery), recorded;
+   * answers the webhook's next delivery, already claimed, with its target, when it may go at once.
+   */
+  async function attemptDelivery(delivery: DeliveryRow, target: DeliveryTarget): Promise<{ delivery: DeliveryRow; target: DeliveryTarget } | undefined> {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'roomline-webhooks',
       'x-roomline-event-id': delivery.event_id,
       'x-roomline-sequence': String(delivery.sequence),
       'x-roomline-delivery-id': delivery.id,
-      'x-roomline-signature': signatureHeader(team.developer_key, delivery.payload, Math.floor(Date.now() / 1000)),
+      'x-roomline-signature': signatureHeader(target.signing_key, delivery.payload, Math.floor(Date.now() / 1000)),
     };
-    if (webhook.authorization_header !== null && webhook.authorization_header !== '') headers.authorization = webhook.authorization_header;
+    if (target.authorization_header !== null && target.authorization_header !== '') headers.authorization = target.authorization_header;
 
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
-      const response = await request(webhook.endpoint, {
+      const response = await request(target.endpoint, {
         method: 'POST',
         headers,
         body: delivery.payload,
@@ -170,7 +171,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
       return claimNextDelivery(trx, delivery.webhook_id, delivery.sequence, now, now + leaseMs);
     });
     if (!delivered) {
-      logger.info({ delivery: delivery.id, webhook: webhook.id, attempts, status: statusCode, error, givenUp }, 'webhook attempt failed');
+      logger.info({ delivery: delivery.id, webhook: delivery.webhook_id, attempts, status: statusCode, error, givenUp }, 'webhook attempt failed');
     }
     return next;
   }

@@ -213,6 +213,34 @@ describe('webhook delivery', () => {
     }
   });
 
+  it('sends each attempt where the webhook points then: a new endpoint and header apply from the next delivery of a backlog', async () => {
+    const patient = await startTestServer({ webhookDispatch: { timeoutMs: 10_000, pollMs: 1_000 } });
+    const moved = new Receiver();
+    try {
+      receiver = new Receiver();
+      await receiver.start();
+      await moved.start();
+      receiver.mode = { kind: 'slow', delayMs: 1_500 };
+      const hook = await patient.api.post('/api/v1/webhooks', { endpoint: receiver.url, events: ['participant_joined'], authorization_header: 'Bearer old' });
+      const room = await patient.api.post('/api/v1/rooms', { telephony_enabled: true });
+      await patient.api.post(`/api/v1/rooms/${room.body.id}/phone-participants/joined`, ['a', 'b', 'c'].map((call_id) => ({ call_id, name: call_id })));
+      await waitFor(() => (receiver.requests.length === 1 ? true : undefined), 10_000, 'the first attempt to arrive');
+
+      // While the first delivery is at the old receiver, the webhook moves.
+      const patched = await patient.api.patch(`/api/v1/webhooks/${hook.body.id}`, { endpoint: moved.url, authorization_header: 'Bearer new' });
+      expect(patched.status).toBe(200);
+      await waitFor(() => (moved.accepted.length === 2 ? true : undefined), 10_000, 'the rest of the backlog at the new endpoint');
+
+      expect(sequences(receiver)).toEqual([1]);
+      expect(sequences(moved)).toEqual([2, 3]);
+      expect(moved.accepted.map((request) => request.headers.authorization)).toEqual(['Bearer new', 'Bearer new']);
+      expect(moved.accepted.map((request) => request.json.data.call_id)).toEqual(['b', 'c']);
+    } finally {
+      await moved.stop();
+      await patient.stop();
+    }
+  });
+
   it('waits for an attempt in flight rather than searching for work again: its head is next due when its lease runs out', async () => {
     // An attempt may last this long, and its sender's lease longer still.
     const patient = await startTestServer({ webhookDispatch: { timeoutMs: 10_000, pollMs: 1_000 } });

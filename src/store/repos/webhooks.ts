@@ -12,6 +12,28 @@ export async function findWebhook(db: Executor, teamId: string, webhookId: strin
 
 const webhookById = prepared(2, (db, teamId: string, webhookId: string) => db.selectFrom('webhooks').selectAll().where('team_id', '=', teamId).where('id', '=', webhookId));
 
+/** Where a delivery goes and how it is signed, read with the delivery itself: what a sender needs for one attempt. */
+export interface DeliveryTarget {
+  endpoint: string;
+  authorization_header: string | null;
+  /** The team's developer key, which signs the payload. */
+  signing_key: string;
+}
+
+/** The target of a webhook's deliveries; undefined when the webhook (or its team) is gone. */
+export async function findDeliveryTarget(db: Executor, teamId: string, webhookId: string): Promise<DeliveryTarget | undefined> {
+  return (await targetOf(db, teamId, webhookId)).rows[0];
+}
+
+const targetOf = prepared(2, (db, teamId: string, webhookId: string) =>
+  db
+    .selectFrom('webhooks as w')
+    .innerJoin('teams as t', 't.id', 'w.team_id')
+    .select(['w.endpoint', 'w.authorization_header', 't.developer_key as signing_key'])
+    .where('w.team_id', '=', teamId)
+    .where('w.id', '=', webhookId),
+);
+
 export async function countWebhooks(db: Executor, teamId: string): Promise<number> {
   const row = await db
     .selectFrom('webhooks')
@@ -122,17 +144,28 @@ const claimRow = prepared(3, (db, until: number, deliveryId: string, now: number
 /**
  * Leases the delivery that follows `sequence` in its webhook's queue, when it is due and no
  * sender holds it: how a sender goes on with its webhook's next delivery as soon as one
- * settles, with no search for heads in between. Undefined when there is none to take.
+ * settles, with no search for heads in between. The delivery comes with its target, read in
+ * the same query, so the next attempt needs no lookups of its own. Undefined when there is
+ * none to take (or its webhook is gone).
  */
-export async function claimNextDelivery(db: Executor, webhookId: string, sequence: number, now: number, until: number): Promise<DeliveryRow | undefined> {
-  const [next] = (await deliveryAt(db, webhookId, sequence + 1)).rows;
-  if (next === undefined || next.status !== 'pending' || next.next_attempt_at > now) return undefined;
-  if (next.claimed_until !== null && next.claimed_until >= now) return undefined;
-  return (await claimDelivery(db, next.id, now, until)) ? { ...next, claimed_until: until } : undefined;
+export async function claimNextDelivery(db: Executor, webhookId: string, sequence: number, now: number, until: number): Promise<{ delivery: DeliveryRow; target: DeliveryTarget } | undefined> {
+  const [row] = (await deliveryWithTargetAt(db, webhookId, sequence + 1)).rows;
+  if (row === undefined || row.status !== 'pending' || row.next_attempt_at > now) return undefined;
+  if (row.claimed_until !== null && row.claimed_until >= now) return undefined;
+  if (!(await claimDelivery(db, row.id, now, until))) return undefined;
+  const { endpoint, authorization_header, signing_key, ...delivery } = row;
+  return { delivery: { ...delivery, claimed_until: until }, target: { endpoint, authorization_header, signing_key } };
 }
 
-const deliveryAt = prepared(2, (db, webhookId: string, sequence: number) =>
-  db.selectFrom('webhook_deliveries').selectAll().where('webhook_id', '=', webhookId).where('sequence', '=', sequence),
+const deliveryWithTargetAt = prepared(2, (db, webhookId: string, sequence: number) =>
+  db
+    .selectFrom('webhook_deliveries as d')
+    .innerJoin('webhooks as w', 'w.id', 'd.webhook_id')
+    .innerJoin('teams as t', 't.id', 'w.team_id')
+    .selectAll('d')
+    .select(['w.endpoint', 'w.authorization_header', 't.developer_key as signing_key'])
+    .where('d.webhook_id', '=', webhookId)
+    .where('d.sequence', '=', sequence),
 );
 
 /** Records one attempt; a settled delivery (delivered or given up) moves its webhook's head on. Run it in a transaction. */
@@ -141,19 +174,43 @@ export async function recordAttempt(
   delivery: Pick<DeliveryRow, 'id' | 'webhook_id' | 'sequence'>,
   outcome: Pick<DeliveryRow, 'status' | 'attempts' | 'next_attempt_at' | 'last_status_code' | 'last_error' | 'last_attempt_at' | 'delivered_at'>,
 ): Promise<void> {
-  await db
-    .updateTable('webhook_deliveries')
-    .set({ ...outcome, claimed_until: null })
-    .where('id', '=', delivery.id)
-    .execute();
+  await recordOutcome(db, outcome.status, outcome.attempts, outcome.next_attempt_at, outcome.last_status_code, outcome.last_error, outcome.last_attempt_at, outcome.delivered_at, delivery.id);
   if (outcome.status === 'pending') return;
-  await db
-    .updateTable('webhooks')
-    .set({ settled_through: delivery.sequence })
-    .where('id', '=', delivery.webhook_id)
-    .where('settled_through', '=', delivery.sequence - 1)
-    .execute();
+  await moveHead(db, delivery.sequence, delivery.webhook_id, delivery.sequence - 1);
 }
+
+// Every attempt runs both: prepared, like the other statements on a delivery's path.
+const recordOutcome = prepared(
+  8,
+  (
+    db,
+    status: DeliveryRow['status'],
+    attempts: number,
+    nextAttemptAt: number,
+    lastStatusCode: number | null,
+    lastError: string | null,
+    lastAttemptAt: number | null,
+    deliveredAt: number | null,
+    deliveryId: string,
+  ) =>
+    db
+      .updateTable('webhook_deliveries')
+      .set({
+        status,
+        attempts,
+        next_attempt_at: nextAttemptAt,
+        last_status_code: lastStatusCode,
+        last_error: lastError,
+        last_attempt_at: lastAttemptAt,
+        delivered_at: deliveredAt,
+        claimed_until: null,
+      })
+      .where('id', '=', deliveryId),
+);
+
+const moveHead = prepared(3, (db, sequence: number, webhookId: string, previous: number) =>
+  db.updateTable('webhooks').set({ settled_through: sequence }).where('id', '=', webhookId).where('settled_through', '=', previous),
+);
 
 /**
  * The earliest time a queue's head may be taken, for the dispatcher's next wake-up: when its
