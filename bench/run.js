@@ -145,8 +145,9 @@ async function request(url, method, authorization, body, retried = false) {
   try {
     response = await send(url, method, authorization, body);
   } catch (error) {
-    // A kept-alive connection the server closed while a load run kept it idle: once more, anew.
-    if (retried || error?.cause?.code !== 'UND_ERR_SOCKET') throw error;
+    // A kept-alive connection the server closed while a load run kept it idle (found closed, or
+    // closed under the write, before anything was sent): once more, anew.
+    if (retried || !['UND_ERR_SOCKET', 'EPIPE'].includes(error?.cause?.code)) throw error;
     return request(url, method, authorization, body, true);
   }
   const text = await response.text();

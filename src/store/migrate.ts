@@ -8,6 +8,7 @@ import * as webPresence from './migrations/006_web_presence.js';
 import * as listOrder from './migrations/007_list_order.js';
 import * as deliveryIndexes from './migrations/008_delivery_indexes.js';
 import * as timedRooms from './migrations/009_timed_rooms.js';
+import * as webhookCounters from './migrations/010_webhook_counters.js';
 
 /**
  * The migrations, in order. Listed here rather than read from a folder so the compiled
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '007_list_order': listOrder,
   '008_delivery_indexes': deliveryIndexes,
   '009_timed_rooms': timedRooms,
+  '010_webhook_counters': webhookCounters,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -15,6 +15,8 @@ export interface Database {
   call_tombstones: CallTombstoneTable;
   room_history: RoomHistoryTable;
   webhooks: WebhookTable;
+  webhook_sequences: WebhookSequenceTable;
+  webhook_heads: WebhookHeadTable;
   webhook_deliveries: WebhookDeliveryTable;
   web_presence: WebPresenceTable;
 }
@@ -155,12 +157,22 @@ export interface WebhookTable {
   authorization_header: string | null;
   /** JSON array of event names. */
   events: string;
-  /** The sequence number of the webhook's last enqueued delivery (X-Roomline-Sequence). */
-  last_sequence: number;
-  /** Every delivery numbered up to this one is settled (delivered or given up); the next is the queue's head. */
-  settled_through: number;
   created_at: number;
   updated_at: number;
+}
+
+/** A webhook's numbering, apart from its row (migration 010): every change that enqueues a delivery moves it. */
+export interface WebhookSequenceTable {
+  webhook_id: string;
+  /** The sequence number of the webhook's last enqueued delivery (X-Roomline-Sequence). */
+  last_sequence: number;
+}
+
+/** How far a webhook's queue is settled, apart from its row (migration 010): every settled delivery moves it. */
+export interface WebhookHeadTable {
+  webhook_id: string;
+  /** Every delivery numbered up to this one is settled (delivered or given up); the next is the queue's head. */
+  settled_through: number;
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';

@@ -4,7 +4,7 @@ import type { WebhookEventName } from '../bus/events.js';
 import type { ChangeRunner } from '../domain/changes.js';
 import type { Clock } from '../domain/clock.js';
 import type { Store } from '../store/store.js';
-import { countWebhooks, findDelivery, findWebhook, insertDeliveries, takeSequences, type DeliveryRow, type WebhookRow } from '../store/repos/webhooks.js';
+import { countWebhooks, findDelivery, findWebhook, insertDeliveries, insertWebhook, takeSequences, type DeliveryRow, type WebhookRow } from '../store/repos/webhooks.js';
 import { invalidAfter, type Page } from '../api/pagination.js';
 import { pageByCreation, type PageCursor } from '../store/repos/paging.js';
 
@@ -79,12 +79,10 @@ export function createWebhookService(deps: { store: Store; changes: ChangeRunner
         endpoint: input.endpoint!,
         authorization_header: input.authorization_header ?? null,
         events: JSON.stringify(unique(input.events!)),
-        last_sequence: 0,
-        settled_through: 0,
         created_at: change.now,
         updated_at: change.now,
       };
-      await change.trx.insertInto('webhooks').values(row).execute();
+      await insertWebhook(change.trx, row);
       return row;
     });
   }

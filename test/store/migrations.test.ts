@@ -50,3 +50,47 @@ describe('migration 009: room expiry in a column of its own', () => {
     ]);
   });
 });
+
+describe('migration 010: a webhook’s counters in rows of their own', () => {
+  let db: Kysely<Database>;
+  beforeAll(async () => {
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
+    await migrateToLatest(db, '009_timed_rooms');
+  });
+  afterAll(async () => db.destroy());
+
+  it('carries each webhook’s numbering and settled head over, and drops them from the webhook', async () => {
+    await db.insertInto('teams').values({ id: 't', name: 'Team', developer_key: 'k', key_hash: 'h', room_settings: '{}', created_at: 0, updated_at: 0 }).execute();
+    const webhook = (id: string, lastSequence: number, settledThrough: number) => ({
+      id,
+      team_id: 't',
+      name: null,
+      endpoint: `https://bridge.example/${id}`,
+      authorization_header: null,
+      events: '["participant_left"]',
+      last_sequence: lastSequence,
+      settled_through: settledThrough,
+      created_at: 0,
+      updated_at: 0,
+    });
+    // Written with the schema before 010, where the counters are the webhook's columns.
+    const before = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
+    await before.insertInto('webhooks').values([webhook('busy', 42, 40), webhook('idle', 0, 0)]).execute();
+
+    expect(await migrateToLatest(db)).toContain('010_webhook_counters');
+    expect(await db.selectFrom('webhook_sequences').selectAll().orderBy('webhook_id').execute()).toEqual([
+      { webhook_id: 'busy', last_sequence: 42 },
+      { webhook_id: 'idle', last_sequence: 0 },
+    ]);
+    expect(await db.selectFrom('webhook_heads').selectAll().orderBy('webhook_id').execute()).toEqual([
+      { webhook_id: 'busy', settled_through: 40 },
+      { webhook_id: 'idle', settled_through: 0 },
+    ]);
+    expect(Object.keys(await db.selectFrom('webhooks').selectAll().where('id', '=', 'busy').executeTakeFirstOrThrow()).sort()).toEqual(
+      ['authorization_header', 'created_at', 'endpoint', 'events', 'id', 'name', 'team_id', 'updated_at'],
+    );
+    // A deleted webhook takes its counters with it.
+    await db.deleteFrom('webhooks').where('id', '=', 'idle').execute();
+    expect((await db.selectFrom('webhook_heads').select('webhook_id').execute()).map((row) => row.webhook_id)).toEqual(['busy']);
+  });
+});

@@ -59,11 +59,18 @@ export async function takeSequences(db: Executor, webhookId: string, count: numb
 
 const advanceLastSequence = prepared(2, (db, count: number, webhookId: string) =>
   db
-    .updateTable('webhooks')
+    .updateTable('webhook_sequences')
     .set((eb) => ({ last_sequence: eb('last_sequence', '+', count) }))
-    .where('id', '=', webhookId)
+    .where('webhook_id', '=', webhookId)
     .returning('last_sequence'),
 );
+
+/** A new webhook's counters: nothing enqueued, nothing settled. */
+export async function insertWebhook(db: Executor, row: WebhookRow): Promise<void> {
+  await db.insertInto('webhooks').values(row).execute();
+  await db.insertInto('webhook_sequences').values({ webhook_id: row.id, last_sequence: 0 }).execute();
+  await db.insertInto('webhook_heads').values({ webhook_id: row.id, settled_through: 0 }).execute();
+}
 
 export async function insertDeliveries(db: Executor, rows: DeliveryRow[]): Promise<void> {
   if (rows.length > 0) await insertDeliveryRows(db, rows);
@@ -101,10 +108,11 @@ function isQueueHead({ eb, refTuple, selectFrom }: ExpressionBuilder<Database & 
   return eb(
     refTuple('d.webhook_id', 'd.sequence'),
     'in',
-    selectFrom('webhooks as w')
-      .select((inner) => ['w.id', inner('w.settled_through', '+', 1).as('head')])
-      .whereRef('w.last_sequence', '>', 'w.settled_through')
-      .$asTuple('id', 'head'),
+    selectFrom('webhook_heads as h')
+      .innerJoin('webhook_sequences as s', 's.webhook_id', 'h.webhook_id')
+      .select((inner) => ['h.webhook_id', inner('h.settled_through', '+', 1).as('head')])
+      .whereRef('s.last_sequence', '>', 'h.settled_through')
+      .$asTuple('webhook_id', 'head'),
   );
 }
 
@@ -209,7 +217,7 @@ const recordOutcome = prepared(
 );
 
 const moveHead = prepared(3, (db, sequence: number, webhookId: string, previous: number) =>
-  db.updateTable('webhooks').set({ settled_through: sequence }).where('id', '=', webhookId).where('settled_through', '=', previous),
+  db.updateTable('webhook_heads').set({ settled_through: sequence }).where('webhook_id', '=', webhookId).where('settled_through', '=', previous),
 );
 
 /**
