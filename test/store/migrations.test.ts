@@ -94,3 +94,17 @@ describe('migration 010: a webhook’s counters in rows of their own', () => {
     expect((await db.selectFrom('webhook_heads').select('webhook_id').execute()).map((row) => row.webhook_id)).toEqual(['busy']);
   });
 });
+
+describe('a database migrated by a newer version', () => {
+  it('is refused: an older node does not start on a schema it does not know', async () => {
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
+    try {
+      await migrateToLatest(db);
+      const migrations = db as unknown as Kysely<{ kysely_migration: { name: string; timestamp: string } }>;
+      await migrations.insertInto('kysely_migration').values({ name: '999_from_a_newer_version', timestamp: new Date().toISOString() }).execute();
+      await expect(migrateToLatest(db)).rejects.toThrow(/999_from_a_newer_version/);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
