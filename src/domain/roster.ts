@@ -8,6 +8,7 @@ import {
   type ParticipantRow,
 } from '../store/repos/roster.js';
 import { roomLane, type Change } from './changes.js';
+import { createCoalescer } from './coalesce.js';
 import type { CoreDeps } from './deps.js';
 import { liveRoomCount, LiveRoomsCache, LiveRosterCache, type LiveRoomList, type LiveRoomsQuery } from './live-rooms.js';
 import type { LiveParticipant, LiveRoom } from './participant-view.js';
@@ -57,6 +58,7 @@ export function createRosterService(deps: CoreDeps): RosterService {
   const { store, changes, clock } = deps;
   // The room page's panels and bridges poll single rooms' rosters: each read is one room lookup while nothing changed.
   const rosters = new LiveRosterCache();
+  const reports = createCoalescer<CallReport, boolean>({ weight: reportWeight, maxWeight: MAX_CALLS_PER_CHANGE });
   // Dashboards poll the team's live rooms; between commits each poll is a version read.
   const liveRooms = new LiveRoomsCache(store.db, () => store.dataVersion());
 
@@ -72,6 +74,29 @@ export function createRosterService(deps: CoreDeps): RosterService {
     );
   }
 
+  /**
+   * A bridge's `joined` and `left` reports for one room that wait for the room's lane together
+   * are applied in one change (domain/coalesce.ts), in the order they arrived.
+   */
+  function report(teamId: string, roomRef: string, callReport: CallReport): Promise<boolean> {
+    const lane = roomLane(teamId, roomRef);
+    return reports.submit(lane, callReport, (take) =>
+      changes.run(
+        async function applyReports(change) {
+          const taken = take();
+          const room = await findRoom(change.trx, teamId, roomRef);
+          if (room === undefined || !(await lockRosterRoom(change, room.id))) return taken.map(() => false);
+          for (const run of reportRuns(taken)) {
+            if (run.kind === 'joined') await applyCalls(change, room, run.calls);
+            else await leaveCalls(change, room, run.callIds);
+          }
+          return taken.map(() => true);
+        },
+        { lane },
+      ),
+    );
+  }
+
   /** inRoom for work that answers nothing: true when the room was there. */
   async function changeRoom(teamId: string, roomRef: string, work: (change: Change, room: RoomRow) => Promise<void>): Promise<boolean> {
     const done = await inRoom(teamId, roomRef, async function changeRoster(change, room) {
@@ -82,17 +107,8 @@ export function createRosterService(deps: CoreDeps): RosterService {
   }
 
   return {
-    phoneCallsJoined: (teamId, roomRef, calls) => changeRoom(teamId, roomRef, (change, room) => applyCalls(change, room, calls)),
-
-    phoneCallsLeft: (teamId, roomRef, callIds) =>
-      changeRoom(teamId, roomRef, async function leaveCalls(change, room) {
-        const distinct = [...new Set(callIds)];
-        const live = await liveParticipantsByCallIds(change.trx, room.id, distinct);
-        await leaveParticipants(change, room, live, 'left');
-        // Unknown calls are tombstoned too: a `left` that overtook its `joined` still wins.
-        const known = new Set(live.map((participant) => participant.call_id));
-        await insertTombstones(change.trx, room.team_id, room.id, distinct.filter((callId) => !known.has(callId)), change.now);
-      }),
+    phoneCallsJoined: (teamId, roomRef, calls) => report(teamId, roomRef, { kind: 'joined', calls }),
+    phoneCallsLeft: (teamId, roomRef, callIds) => report(teamId, roomRef, { kind: 'left', callIds }),
 
     reconcilePhoneCalls: (teamId, roomRef, calls) =>
       changeRoom(teamId, roomRef, async function reconcile(change, room) {
@@ -166,6 +182,61 @@ async function applyCalls(change: Change, room: RoomRow, calls: readonly PhoneCa
   }
   await changeParticipants(change, updates);
   await joinParticipants(change, room, newcomers);
+}
+
+/** Calls left: live ones leave; every id is tombstoned, so a reordered `joined` cannot bring it back. */
+async function leaveCalls(change: Change, room: RoomRow, callIds: readonly string[]): Promise<void> {
+  const distinct = [...new Set(callIds)];
+  const live = await liveParticipantsByCallIds(change.trx, room.id, distinct);
+  await leaveParticipants(change, room, live, 'left');
+  // Unknown calls are tombstoned too: a `left` that overtook its `joined` still wins.
+  const known = new Set(live.map((participant) => participant.call_id));
+  await insertTombstones(change.trx, room.team_id, room.id, distinct.filter((callId) => !known.has(callId)), change.now);
+}
+
+/** A bridge's report of calls that joined or left, as one request brought it. */
+type CallReport = { kind: 'joined'; calls: readonly PhoneCall[] } | { kind: 'left'; callIds: readonly string[] };
+
+/**
+ * The most calls one coalesced change applies: a request's own limit, so a change of many
+ * reports is no larger than one report may be.
+ */
+const MAX_CALLS_PER_CHANGE = 1000;
+
+function reportWeight(callReport: CallReport): number {
+  return callReport.kind === 'joined' ? callReport.calls.length : callReport.callIds.length;
+}
+
+/**
+ * Reports merged where applying them as one gives exactly what applying them one after
+ * another would: consecutive `left`s always (a call leaves once, and leaving it again changes
+ * nothing); consecutive `joined`s while no call repeats across them (a repeated call joins,
+ * then updates, which one merged report would not announce).
+ */
+function reportRuns(taken: readonly CallReport[]): CallReport[] {
+  const runs: CallReport[] = [];
+  let calls: PhoneCall[] = [];
+  let seen = new Set<string>();
+  let callIds: string[] = [];
+  function close(): void {
+    if (calls.length > 0) runs.push({ kind: 'joined', calls });
+    if (callIds.length > 0) runs.push({ kind: 'left', callIds });
+    calls = [];
+    seen = new Set();
+    callIds = [];
+  }
+  for (const callReport of taken) {
+    if (callReport.kind === 'left') {
+      if (calls.length > 0) close();
+      callIds.push(...callReport.callIds);
+      continue;
+    }
+    if (callIds.length > 0 || callReport.calls.some((call) => seen.has(call.call_id))) close();
+    calls.push(...callReport.calls);
+    for (const call of callReport.calls) seen.add(call.call_id);
+  }
+  close();
+  return runs;
 }
 
 /** Empty text counts as absent, as it does for a DS (Laravel) client. */

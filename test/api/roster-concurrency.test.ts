@@ -83,6 +83,35 @@ describe('a roster under concurrent bridges', () => {
     late.close();
   });
 
+  it('announces concurrent reports of one call as if they came one after another', async () => {
+    const room = await createPhoneRoom(t.api);
+    const path = `/api/v1/rooms/${room.id}/phone-participants`;
+    const recorded = recordEvents(t);
+    const REPORTS = 12;
+    // Reports that arrive together are applied in one change: a call they share must still
+    // join once and then change its details once per later report, never just join with the last.
+    const joined = await Promise.all(
+      Array.from({ length: REPORTS }, (_, index) => t.api.post(`${path}/joined`, [call('shared', { name: `Name ${index}` }), call(`own-${index}`)])),
+    );
+    expect(joined.map((response) => response.status)).toEqual(Array(REPORTS).fill(200));
+    const left = await Promise.all(Array.from({ length: REPORTS }, (_, index) => t.api.post(`${path}/left`, ['shared', `own-${index}`])));
+    expect(left.map((response) => response.status)).toEqual(Array(REPORTS).fill(200));
+    recorded.stop();
+    // In event order: on PostgreSQL the bus may hand two changes' events over out of order.
+    recorded.events.sort((a, b) => a.seq - b.seq);
+
+    const ofShared = (name: string) => recorded.events.filter((event) => event.name === name && event.data.call_id === 'shared');
+    expect(ofShared('participant_joined')).toHaveLength(1);
+    expect(ofShared('participant_details_changed')).toHaveLength(REPORTS - 1);
+    expect(ofShared('participant_left')).toHaveLength(1);
+    expect(recorded.events.filter((event) => event.name === 'participant_left')).toHaveLength(REPORTS + 1);
+    expect(recorded.events.filter((event) => event.name === 'session_ended')).toHaveLength(1);
+    // The name it left with is the one the last of its reports gave.
+    const lastName = ofShared('participant_details_changed').at(-1)!.data.name;
+    expect(ofShared('participant_left')[0]!.data.name).toBe(lastName);
+    expect(await liveCallIds(t.api, room.id)).toEqual([]);
+  });
+
   it('keeps concurrent batches on different rooms apart', async () => {
     const rooms = await Promise.all([createPhoneRoom(t.api), createPhoneRoom(t.api)]);
     await Promise.all(
