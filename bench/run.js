@@ -200,6 +200,25 @@ async function b0Ceiling() {
   return { rps: result.rps, p99: result.latency.p99 };
 }
 
+/**
+ * What one durable SQLite row per request reaches on this machine, on bare node:http (the
+ * server B1's goal was set from) and on Fastify, with the seed route's body: B1's own change
+ * writes six rows and an outbox row, behind auth. Embedded mode only: the goal's reference is SQLite.
+ */
+async function b1References(b0) {
+  const references = {};
+  for (const kind of ['node', 'fastify']) {
+    const server = await startChild(path.join(HERE, 'reference-server.js'), [kind]);
+    try {
+      const result = load({ url: `http://127.0.0.1:${server.line}`, connections: 50, duration: SIZE.seconds, method: 'POST', path: '/rooms/room/phone-participants/left', headers: { 'content-type': 'application/json' }, body: seedCalls });
+      references[kind] = { rps: result.rps, ratio: result.rps / b0.rps, non2xx: result.non2xx + result.errors };
+    } finally {
+      server.child.kill();
+    }
+  }
+  return references;
+}
+
 async function b1SeedEndpoint(b0) {
   const server = await startRoomline();
   const receiver = await startChild(path.join(HERE, 'receiver.js'));
@@ -364,6 +383,7 @@ async function main() {
 
   const b0 = await b0Ceiling();
   console.log('B0 done');
+  const references = CLUSTER === undefined ? await b1References(b0) : undefined;
   const b1 = await b1SeedEndpoint(b0);
   console.log('B1 done');
   const b2 = await b2Batches();
@@ -379,6 +399,12 @@ async function main() {
     row('B0', 'bare node:http POST, 50 connections', b0.rps, 'req/s', 'ceiling'),
     row('B1', 'seed `left` through the full stack', b1.rps, 'req/s', '—'),
     row('B1', 'seed `left` ÷ B0', b1.ratio, '×B0', '≥ 0.40', b1.ratio >= 0.4 && b1.non2xx === 0),
+    ...(references === undefined
+      ? []
+      : [
+          row('B1', 'reference: bare node:http + one SQLite row per request ÷ B0', references.node.ratio, '×B0', '—'),
+          row('B1', 'reference: Fastify + the route schema + one SQLite row ÷ B0', references.fastify.ratio, '×B0', '—'),
+        ]),
     row('B1', 'seed `left` p99 latency', b1.p99, 'ms', '—'),
     row('B2', '`joined` of 1000 calls p50', b2.joinedP50, 'ms', '—'),
     row('B2', '`joined` of 1000 calls p99', b2.joinedP99, 'ms', '≤ 25', b2.joinedP99 <= 25),
@@ -416,7 +442,7 @@ async function main() {
     sizes: SIZE,
     rows,
     checks,
-    raw: { b0, b1, b2, b3, b4, b5 },
+    raw: { b0, references, b1, b2, b3, b4, b5 },
     seconds: round((Date.now() - started) / 1000, 1),
   };
   fs.mkdirSync(path.join(HERE, 'results'), { recursive: true });
