@@ -5,26 +5,28 @@ import { createCoalescer } from '../../src/domain/coalesce.js';
 function createLane() {
   let tail: Promise<unknown> = Promise.resolve();
   const runs: string[][] = [];
-  return {
-    runs,
-    run<T>(work: () => Promise<T>): Promise<T> {
-      const result = tail.then(work);
-      tail = result.catch(() => undefined);
-      return result;
-    },
-  };
+  function run<T>(work: () => Promise<T>): Promise<T> {
+    const result = tail.then(work);
+    tail = result.catch(() => undefined);
+    return result;
+  }
+  /** A coalescer's run in this lane: records what it took and answers `answer(items)`. */
+  function recording<I, R>(answer: (items: readonly I[]) => readonly R[]) {
+    return (take: () => readonly I[]) =>
+      run(async () => {
+        const items = take();
+        runs.push(items.map(String));
+        return answer(items);
+      });
+  }
+  return { runs, recording };
 }
 
 describe('createCoalescer', () => {
   it('runs together what arrives while a run waits for its turn, and answers each in order', async () => {
     const coalescer = createCoalescer<string, string>({ weight: () => 1, maxWeight: 100 });
     const lane = createLane();
-    const run = (take: () => readonly string[]) =>
-      lane.run(async () => {
-        const items = take();
-        lane.runs.push([...items]);
-        return items.map((item) => item.toUpperCase());
-      });
+    const run = lane.recording((items: readonly string[]) => items.map((item) => item.toUpperCase()));
     const first = ['a', 'b', 'c'].map((item) => coalescer.submit('room', item, run));
     // These come once the first run has started: they form the next one.
     await first[0];
@@ -37,12 +39,7 @@ describe('createCoalescer', () => {
   it('takes at most the weight limit in one run (always at least one item), the rest in order after it', async () => {
     const coalescer = createCoalescer<number, number>({ weight: (item) => item, maxWeight: 10 });
     const lane = createLane();
-    const run = (take: () => readonly number[]) =>
-      lane.run(async () => {
-        const items = take();
-        lane.runs.push(items.map(String));
-        return items;
-      });
+    const run = lane.recording((items: readonly number[]) => items);
     const results = await Promise.all([4, 6, 1, 30, 2, 3].map((item) => coalescer.submit('room', item, run)));
     expect(results).toEqual([4, 6, 1, 30, 2, 3]);
     expect(lane.runs).toEqual([['4', '6'], ['1'], ['30'], ['2', '3']]);
@@ -51,13 +48,10 @@ describe('createCoalescer', () => {
   it('retries a failed run one item at a time, so only the item at fault fails', async () => {
     const coalescer = createCoalescer<string, string>({ weight: () => 1, maxWeight: 100 });
     const lane = createLane();
-    const run = (take: () => readonly string[]) =>
-      lane.run(async () => {
-        const items = take();
-        lane.runs.push([...items]);
-        if (items.includes('bad')) throw new Error('bad item');
-        return items;
-      });
+    const run = lane.recording((items: readonly string[]) => {
+      if (items.includes('bad')) throw new Error('bad item');
+      return items;
+    });
     const results = await Promise.allSettled(['a', 'bad', 'c'].map((item) => coalescer.submit('room', item, run)));
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(lane.runs).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
