@@ -6,6 +6,7 @@ import type { Database } from '../store/schema.js';
 import type { Store, TransactionOptions } from '../store/store.js';
 import type { Clock } from './clock.js';
 import { advanceRoomSeq } from '../store/repos/roster.js';
+import { createCoalescer } from './coalesce.js';
 
 /** One state change in progress: its transaction, its time, and the events it will publish. */
 export interface Change {
@@ -28,14 +29,44 @@ export interface ChangeRunner {
    * published. `lane` names what the change locks first (roomLane), see Store.transaction.
    */
   run<T>(work: (change: Change) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Runs `item` in one change of `lane` with the items of the same lane that come while that
+   * change waits for its turn (domain/coalesce.ts): `apply` gets them in the order they came
+   * and answers one result each. A change `run` queues on the lane meanwhile closes the wait,
+   * so nothing overtakes what came before it. If the change fails, every item in it fails.
+   */
+  runTogether<I, R>(item: I, options: TogetherOptions<I, R>): Promise<R>;
   /** Adds a hook that runs inside every change's transaction, after its events are numbered. */
   addCommitHook(hook: CommitHook): void;
 }
 
+export interface TogetherOptions<I, R> {
+  lane: string;
+  /** How much the item counts against `maxWeight`, the most one change carries. */
+  weight: number;
+  maxWeight: number;
+  apply: (change: Change, items: readonly I[]) => Promise<readonly R[]>;
+}
+
 export function createChangeRunner(deps: { store: Store; bus: Bus; clock: Clock }): ChangeRunner {
   const hooks: CommitHook[] = [];
+  const waiting = createCoalescer();
 
-  async function run<T>(work: (change: Change) => Promise<T>, options?: TransactionOptions): Promise<T> {
+  function run<T>(work: (change: Change) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    if (options?.lane !== undefined) waiting.seal(options.lane);
+    return runChange(work, options);
+  }
+
+  function runTogether<I, R>(item: I, options: TogetherOptions<I, R>): Promise<R> {
+    const lane = { lane: options.lane };
+    return waiting.submit<I, R>(options.lane, item, {
+      weight: options.weight,
+      maxWeight: options.maxWeight,
+      run: (take) => runChange((change) => options.apply(change, take()), lane),
+    });
+  }
+
+  async function runChange<T>(work: (change: Change) => Promise<T>, options?: TransactionOptions): Promise<T> {
     let committed: RoomEvent[] = [];
     let afterCommit: (() => void)[] = [];
     const result = await deps.store.transaction(async function runChange(trx) {
@@ -55,13 +86,15 @@ export function createChangeRunner(deps: { store: Store; bus: Bus; clock: Clock 
     return result;
   }
 
-  return { run, addCommitHook: (hook) => void hooks.push(hook) };
+  return { run, runTogether, addCommitHook: (hook) => void hooks.push(hook) };
 }
 
 /**
  * The lane of changes that lock this room first (its roster's): they are committed together
- * when they arrive together. A room named by id and by friendly_url gets two lanes, which
- * only costs the sharing: the room's lock still orders them.
+ * when they arrive together. A room named by id and by friendly_url gets two lanes: the room's
+ * lock still orders their changes, but reports waiting on one lane (runTogether) are not held
+ * back by a change queued on the other, so a bridge that needs its reports applied in the
+ * order it sends them names the room one way.
  */
 export function roomLane(teamId: string, roomRef: string): string {
   return `room:${teamId}:${roomRef}`;

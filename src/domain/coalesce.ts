@@ -6,90 +6,76 @@
  * `left`s that fixed part is most of a change, and in cluster mode each of its statements is a
  * round trip. A coalescer hands every waiting request to one run instead.
  *
- * A run takes what has arrived when it starts (not when it was queued), so a request joins the
- * run that was waiting for the lane when it came; later ones form the next run. A run that fails
- * is retried one request at a time, so a request fails only for a fault of its own.
+ * A run is queued when its first request comes, and later requests join it until it starts,
+ * until it is full, or until something else is queued behind it (`seal`): so requests are
+ * applied in the order they came, relative to each other and to everything sealed in between.
+ * A run that fails fails every request in it: they were one change.
  */
-export interface Coalescer<I, R> {
+export interface Coalescer {
   /**
-   * Queues `item` under `key` and resolves with its result. When no run of `key` is waiting,
+   * Queues `item` under `key` and resolves with its result. When no run of `key` is open,
    * `run` starts one: it must call `take` once, inside the work it does (in its transaction),
    * and return one result per item taken, in order.
    */
-  submit(key: string, item: I, run: (take: () => readonly I[]) => Promise<readonly R[]>): Promise<R>;
+  submit<I, R>(key: string, item: I, options: SubmitOptions<I, R>): Promise<R>;
+  /** Closes the open run of `key` to later items: something queued after it must not be overtaken. */
+  seal(key: string): void;
 }
 
-interface Entry<I, R> {
-  item: I;
-  resolve: (result: R) => void;
-  reject: (error: unknown) => void;
-}
-
-interface Waiting<I, R> {
-  entries: Entry<I, R>[];
+export interface SubmitOptions<I, R> {
+  /** How much the item counts against `maxWeight` (calls in a report). */
+  weight: number;
+  /** The most one run carries: an item that would take it past this starts the next run. */
+  maxWeight: number;
   run: (take: () => readonly I[]) => Promise<readonly R[]>;
 }
 
-export interface CoalescerOptions<I> {
-  /** How much an item counts against `maxWeight` (calls in a report). */
-  weight(item: I): number;
-  /** The most one run takes (at least one item); the rest form the next run. */
-  maxWeight: number;
+interface Entry {
+  item: unknown;
+  resolve: (result: unknown) => void;
+  reject: (error: unknown) => void;
 }
 
-export function createCoalescer<I, R>(options: CoalescerOptions<I>): Coalescer<I, R> {
-  const waiting = new Map<string, Waiting<I, R>>();
+interface Run {
+  entries: Entry[];
+  weight: number;
+}
 
-  /** Closes the waiting run of `key` and hands out its items, up to the weight limit. */
-  function takeFrom(key: string, run: Waiting<I, R>): Entry<I, R>[] {
-    waiting.delete(key);
-    let weight = 0;
-    let count = 0;
-    while (count < run.entries.length) {
-      weight += options.weight(run.entries[count]!.item);
-      if (count > 0 && weight > options.maxWeight) break;
-      count += 1;
-    }
-    // The rest open the next run, and later arrivals join them there, in order.
-    const rest = run.entries.splice(count);
-    if (rest.length > 0) start(key, { entries: rest, run: run.run });
-    return run.entries;
-  }
+export function createCoalescer(): Coalescer {
+  /** The run of each key that later items may still join. */
+  const open = new Map<string, Run>();
 
-  function start(key: string, run: Waiting<I, R>): void {
-    waiting.set(key, run);
-    void settle(key, run);
-  }
-
-  async function settle(key: string, run: Waiting<I, R>): Promise<void> {
-    let taken: Entry<I, R>[] | undefined;
+  async function settle<I, R>(key: string, run: Run, options: SubmitOptions<I, R>): Promise<void> {
     try {
-      const results = await run.run(() => {
-        taken = takeFrom(key, run);
-        return taken.map((entry) => entry.item);
+      const results = await options.run(() => {
+        if (open.get(key) === run) open.delete(key);
+        return run.entries.map((entry) => entry.item as I);
       });
-      taken!.forEach((entry, index) => entry.resolve(results[index]!));
+      run.entries.forEach((entry, index) => entry.resolve(results[index]));
     } catch (error) {
-      // A run that failed before it took anything still owns what is waiting.
-      taken ??= takeFrom(key, run);
-      if (taken.length === 1) taken[0]!.reject(error);
-      else for (const entry of taken) alone(entry, run.run);
+      // A run that failed before it took its items closes here, and fails them too.
+      if (open.get(key) === run) open.delete(key);
+      for (const entry of run.entries) entry.reject(error);
     }
-  }
-
-  /** Retries one request by itself, so only a request at fault fails. */
-  function alone(entry: Entry<I, R>, run: Waiting<I, R>['run']): void {
-    run(() => [entry.item]).then((results) => entry.resolve(results[0]!), entry.reject);
   }
 
   return {
-    submit(key, item, run) {
+    submit<I, R>(key: string, item: I, options: SubmitOptions<I, R>): Promise<R> {
       return new Promise<R>((resolve, reject) => {
-        const entry = { item, resolve, reject };
-        const queued = waiting.get(key);
-        if (queued !== undefined) queued.entries.push(entry);
-        else start(key, { entries: [entry], run });
+        const entry: Entry = { item, resolve: resolve as (result: unknown) => void, reject };
+        const run = open.get(key);
+        if (run !== undefined && run.weight + options.weight <= options.maxWeight) {
+          run.entries.push(entry);
+          run.weight += options.weight;
+          return;
+        }
+        const next: Run = { entries: [entry], weight: options.weight };
+        open.set(key, next);
+        void settle(key, next, options);
       });
+    },
+    seal(key) {
+      open.delete(key);
     },
   };
 }

@@ -8,7 +8,6 @@ import {
   type ParticipantRow,
 } from '../store/repos/roster.js';
 import { roomLane, type Change } from './changes.js';
-import { createCoalescer } from './coalesce.js';
 import type { CoreDeps } from './deps.js';
 import { liveRoomCount, LiveRoomsCache, LiveRosterCache, type LiveRoomList, type LiveRoomsQuery } from './live-rooms.js';
 import type { LiveParticipant, LiveRoom } from './participant-view.js';
@@ -58,7 +57,6 @@ export function createRosterService(deps: CoreDeps): RosterService {
   const { store, changes, clock } = deps;
   // The room page's panels and bridges poll single rooms' rosters: each read is one room lookup while nothing changed.
   const rosters = new LiveRosterCache();
-  const reports = createCoalescer<CallReport, boolean>({ weight: reportWeight, maxWeight: MAX_CALLS_PER_CHANGE });
   // Dashboards poll the team's live rooms; between commits each poll is a version read.
   const liveRooms = new LiveRoomsCache(store.db, () => store.dataVersion());
 
@@ -76,25 +74,23 @@ export function createRosterService(deps: CoreDeps): RosterService {
 
   /**
    * A bridge's `joined` and `left` reports for one room that wait for the room's lane together
-   * are applied in one change (domain/coalesce.ts), in the order they arrived.
+   * are applied in one change, in the order they came (ChangeRunner.runTogether).
    */
   function report(teamId: string, roomRef: string, callReport: CallReport): Promise<boolean> {
-    const lane = roomLane(teamId, roomRef);
-    return reports.submit(lane, callReport, (take) =>
-      changes.run(
-        async function applyReports(change) {
-          const taken = take();
-          const room = await findRoom(change.trx, teamId, roomRef);
-          if (room === undefined || !(await lockRosterRoom(change, room.id))) return taken.map(() => false);
-          for (const run of reportRuns(taken)) {
-            if (run.kind === 'joined') await applyCalls(change, room, run.calls);
-            else await leaveCalls(change, room, run.callIds);
-          }
-          return taken.map(() => true);
-        },
-        { lane },
-      ),
-    );
+    return changes.runTogether(callReport, {
+      lane: roomLane(teamId, roomRef),
+      weight: callReport.kind === 'joined' ? callReport.calls.length : callReport.callIds.length,
+      maxWeight: MAX_CALLS_PER_CHANGE,
+      async apply(change, reports) {
+        const room = await findRoom(change.trx, teamId, roomRef);
+        if (room === undefined || !(await lockRosterRoom(change, room.id))) return reports.map(() => false);
+        for (const run of reportRuns(reports)) {
+          if (run.kind === 'joined') await applyCalls(change, room, run.reports);
+          else await leaveCalls(change, room, run.callIds);
+        }
+        return reports.map(() => true);
+      },
+    });
   }
 
   /** inRoom for work that answers nothing: true when the room was there. */
@@ -113,7 +109,7 @@ export function createRosterService(deps: CoreDeps): RosterService {
     reconcilePhoneCalls: (teamId, roomRef, calls) =>
       changeRoom(teamId, roomRef, async function reconcile(change, room) {
         // Joins first, so a room whose every call is replaced keeps its session.
-        await applyCalls(change, room, calls);
+        await applyCalls(change, room, [calls]);
         const listed = new Set(calls.map((call) => call.call_id));
         const unlisted = (await livePhoneParticipants(change.trx, room.id)).filter((participant) => !listed.has(participant.call_id ?? ''));
         await leaveParticipants(change, room, unlisted, 'reconciled');
@@ -162,32 +158,57 @@ export function createRosterService(deps: CoreDeps): RosterService {
 }
 
 /**
- * Applies a batch of reported calls: within the batch the last report of a call wins; a live
- * call is updated (only the fields reported), a new one joins, and one that already left
- * this room is skipped.
+ * Applies `joined` reports, one after another, as one: within a report the last mention of a
+ * call wins; a live call is updated (only the fields reported), a new one joins, and one that
+ * already left this room is skipped. No call repeats across the reports (reportRuns), so one
+ * look-up serves them all. A report's updates are announced before its joins; where a report
+ * with updates follows one with joins, the joins so far are written first, so the events come
+ * in the order the reports would give one by one.
  */
-async function applyCalls(change: Change, room: RoomRow, calls: readonly PhoneCall[]): Promise<void> {
-  const latest = new Map<string, PhoneCall>();
-  for (const call of calls) latest.set(call.call_id, call);
-  const callIds = [...latest.keys()];
+async function applyCalls(change: Change, room: RoomRow, reports: ReadonlyArray<readonly PhoneCall[]>): Promise<void> {
+  const latestOfEach = reports.map((calls) => {
+    const latest = new Map<string, PhoneCall>();
+    for (const call of calls) latest.set(call.call_id, call);
+    return latest;
+  });
+  const callIds = latestOfEach.flatMap((latest) => [...latest.keys()]);
   const live = new Map((await liveParticipantsByCallIds(change.trx, room.id, callIds)).map((participant) => [participant.call_id, participant]));
   const departed = await tombstonedCallIds(change.trx, room.id, callIds.filter((callId) => !live.has(callId)));
 
-  const updates: Array<{ participant: ParticipantRow; changes: ParticipantChange }> = [];
-  const newcomers: Newcomer[] = [];
-  for (const [callId, call] of latest) {
-    const participant = live.get(callId);
-    if (participant !== undefined) updates.push({ participant, changes: reportedChanges(call) });
-    else if (!departed.has(callId)) newcomers.push(newcomerOf(call));
+  let updates: Array<{ participant: ParticipantRow; changes: ParticipantChange }> = [];
+  let newcomers: Newcomer[] = [];
+  async function write(): Promise<void> {
+    await changeParticipants(change, updates);
+    await joinParticipants(change, room, newcomers);
+    updates = [];
+    newcomers = [];
   }
-  await changeParticipants(change, updates);
-  await joinParticipants(change, room, newcomers);
+  for (const latest of latestOfEach) {
+    const updatesBefore = updates.length;
+    const reportNewcomers: Newcomer[] = [];
+    for (const [callId, call] of latest) {
+      const participant = live.get(callId);
+      if (participant !== undefined) updates.push({ participant, changes: reportedChanges(call) });
+      else if (!departed.has(callId)) reportNewcomers.push(newcomerOf(call));
+    }
+    if (updates.length > updatesBefore && newcomers.length > 0) {
+      const own = updates.splice(updatesBefore);
+      await write();
+      updates = own;
+    }
+    newcomers.push(...reportNewcomers);
+  }
+  await write();
 }
 
-/** Calls left: live ones leave; every id is tombstoned, so a reordered `joined` cannot bring it back. */
+/**
+ * Calls left: live ones leave, announced in the order given; every id is tombstoned, so a
+ * reordered `joined` cannot bring it back.
+ */
 async function leaveCalls(change: Change, room: RoomRow, callIds: readonly string[]): Promise<void> {
   const distinct = [...new Set(callIds)];
-  const live = await liveParticipantsByCallIds(change.trx, room.id, distinct);
+  const order = new Map(distinct.map((callId, index) => [callId, index]));
+  const live = (await liveParticipantsByCallIds(change.trx, room.id, distinct)).sort((a, b) => order.get(a.call_id!)! - order.get(b.call_id!)!);
   await leaveParticipants(change, room, live, 'left');
   // Unknown calls are tombstoned too: a `left` that overtook its `joined` still wins.
   const known = new Set(live.map((participant) => participant.call_id));
@@ -197,45 +218,39 @@ async function leaveCalls(change: Change, room: RoomRow, callIds: readonly strin
 /** A bridge's report of calls that joined or left, as one request brought it. */
 type CallReport = { kind: 'joined'; calls: readonly PhoneCall[] } | { kind: 'left'; callIds: readonly string[] };
 
+/** Consecutive reports of one kind, to apply as one. */
+type ReportRun = { kind: 'joined'; reports: Array<readonly PhoneCall[]> } | { kind: 'left'; callIds: string[] };
+
 /**
- * The most calls one coalesced change applies: a request's own limit, so a change of many
- * reports is no larger than one report may be.
+ * The most calls one change of many reports applies: a request's own limit, so such a change
+ * is no larger than one report may be.
  */
 const MAX_CALLS_PER_CHANGE = 1000;
 
-function reportWeight(callReport: CallReport): number {
-  return callReport.kind === 'joined' ? callReport.calls.length : callReport.callIds.length;
-}
-
 /**
- * Reports merged where applying them as one gives exactly what applying them one after
+ * Reports grouped where applying them as one gives exactly what applying them one after
  * another would: consecutive `left`s always (a call leaves once, and leaving it again changes
  * nothing); consecutive `joined`s while no call repeats across them (a repeated call joins,
- * then updates, which one merged report would not announce).
+ * then updates, which one look-up for both would miss).
  */
-function reportRuns(taken: readonly CallReport[]): CallReport[] {
-  const runs: CallReport[] = [];
-  let calls: PhoneCall[] = [];
+function reportRuns(reports: readonly CallReport[]): ReportRun[] {
+  const runs: ReportRun[] = [];
   let seen = new Set<string>();
-  let callIds: string[] = [];
-  function close(): void {
-    if (calls.length > 0) runs.push({ kind: 'joined', calls });
-    if (callIds.length > 0) runs.push({ kind: 'left', callIds });
-    calls = [];
-    seen = new Set();
-    callIds = [];
-  }
-  for (const callReport of taken) {
+  for (const callReport of reports) {
+    const last = runs.at(-1);
     if (callReport.kind === 'left') {
-      if (calls.length > 0) close();
-      callIds.push(...callReport.callIds);
+      if (last?.kind === 'left') last.callIds.push(...callReport.callIds);
+      else runs.push({ kind: 'left', callIds: [...callReport.callIds] });
       continue;
     }
-    if (callIds.length > 0 || callReport.calls.some((call) => seen.has(call.call_id))) close();
-    calls.push(...callReport.calls);
+    if (last?.kind === 'joined' && !callReport.calls.some((call) => seen.has(call.call_id))) {
+      last.reports.push(callReport.calls);
+    } else {
+      runs.push({ kind: 'joined', reports: [callReport.calls] });
+      seen = new Set();
+    }
     for (const call of callReport.calls) seen.add(call.call_id);
   }
-  close();
   return runs;
 }
 

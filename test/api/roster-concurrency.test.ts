@@ -112,6 +112,45 @@ describe('a roster under concurrent bridges', () => {
     expect(await liveCallIds(t.api, room.id)).toEqual([]);
   });
 
+  describe('reports that arrive together', () => {
+    type Step = ['joined', Array<Record<string, unknown>>] | ['left', string[]] | ['reconcile', Array<Record<string, unknown>>] | ['mute', string];
+
+    /** Applies the steps to a new room, one after another or all in the same turn; answers the events and the live calls. */
+    async function play(steps: Step[], together: boolean, setup: Step[] = []) {
+      const room = await createPhoneRoom(t.api);
+      const roster = t.running.services.roster;
+      const team = t.teamA.team_id;
+      const apply = ([kind, value]: Step): Promise<unknown> => {
+        if (kind === 'joined') return roster.phoneCallsJoined(team, room.id, value as any);
+        if (kind === 'left') return roster.phoneCallsLeft(team, room.id, value);
+        if (kind === 'reconcile') return roster.reconcilePhoneCalls(team, room.id, value as any);
+        return roster.changePhoneCall(team, room.id, value, { muted: true });
+      };
+      for (const step of setup) await apply(step);
+      const recorded = recordEvents(t);
+      if (together) await Promise.all(steps.map(apply));
+      else for (const step of steps) await apply(step);
+      recorded.stop();
+      const events = recorded.events.sort((a, b) => a.seq - b.seq).map((event) => `${event.name} ${String(event.data.call_id ?? '')} ${String(event.data.name ?? '')}`.trim());
+      return { events, live: await liveCallIds(t.api, room.id) };
+    }
+
+    const cases: Array<{ name: string; steps: Step[]; setup?: Step[] }> = [
+      { name: 'a new call, then a live one muted', setup: [['joined', [call('y')]]], steps: [['joined', [call('x')]], ['joined', [call('y', { muted: true })]]] },
+      { name: 'leaves in another order than the calls joined', setup: [['joined', [call('b'), call('a'), call('c')]]], steps: [['left', ['b']], ['left', ['a']], ['left', ['c', 'b']]] },
+      { name: 'one call joining, renamed twice, leaving', steps: [['joined', [call('x', { name: 'A' })]], ['joined', [call('x', { name: 'B' })]], ['left', ['x']], ['joined', [call('x', { name: 'C' })]]] },
+      { name: 'the session ending and a new one starting', setup: [['joined', [call('a')]]], steps: [['left', ['a']], ['joined', [call('b'), call('c')]], ['left', ['c']], ['joined', [call('d')]]] },
+      { name: 'reports around a reconcile', setup: [['joined', [call('a')]]], steps: [['joined', [call('c')]], ['reconcile', [call('a')]], ['joined', [call('d')]]] },
+      { name: 'reports around a mute', setup: [['joined', [call('x')]]], steps: [['joined', [call('y')]], ['mute', 'x'], ['joined', [call('x', { muted: false })]]] },
+    ];
+    for (const { name, steps, setup } of cases) {
+      it(`give what they give one after another: ${name}`, async () => {
+        const oneByOne = await play(steps, false, setup);
+        expect(await play(steps, true, setup)).toEqual(oneByOne);
+      });
+    }
+  });
+
   it('keeps concurrent batches on different rooms apart', async () => {
     const rooms = await Promise.all([createPhoneRoom(t.api), createPhoneRoom(t.api)]);
     await Promise.all(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createCoalescer } from '../../src/domain/coalesce.js';
+import { createCoalescer, type SubmitOptions } from '../../src/domain/coalesce.js';
 
-/** A lane as the store runs one: work queued behind whatever runs before it. */
+/** A lane as the store runs one: work runs in the order it was queued, one at a time. */
 function createLane() {
   let tail: Promise<unknown> = Promise.resolve();
   const runs: string[][] = [];
@@ -10,65 +10,82 @@ function createLane() {
     tail = result.catch(() => undefined);
     return result;
   }
-  /** A coalescer's run in this lane: records what it took and answers `answer(items)`. */
-  function recording<I, R>(answer: (items: readonly I[]) => readonly R[]) {
-    return (take: () => readonly I[]) =>
-      run(async () => {
-        const items = take();
-        runs.push(items.map(String));
-        return answer(items);
-      });
+  /** Submit options for a coalesced run in this lane: it records what it took and answers `answer(items)`. */
+  function together<I, R>(answer: (items: readonly I[]) => readonly R[], weight = 1, maxWeight = 100): SubmitOptions<I, R> {
+    return {
+      weight,
+      maxWeight,
+      run: (take) =>
+        run(async () => {
+          const items = take();
+          runs.push(items.map(String));
+          return answer(items);
+        }),
+    };
   }
-  return { runs, recording };
+  /** Work queued in the lane on its own, as a change that is not coalesced. */
+  function alone(name: string): Promise<void> {
+    return run(async () => void runs.push([name]));
+  }
+  return { runs, together, alone };
 }
+
+const upperCase = (items: readonly string[]) => items.map((item) => item.toUpperCase());
 
 describe('createCoalescer', () => {
   it('runs together what arrives while a run waits for its turn, and answers each in order', async () => {
-    const coalescer = createCoalescer<string, string>({ weight: () => 1, maxWeight: 100 });
+    const coalescer = createCoalescer();
     const lane = createLane();
-    const run = lane.recording((items: readonly string[]) => items.map((item) => item.toUpperCase()));
-    const first = ['a', 'b', 'c'].map((item) => coalescer.submit('room', item, run));
+    const first = ['a', 'b', 'c'].map((item) => coalescer.submit('room', item, lane.together(upperCase)));
     // These come once the first run has started: they form the next one.
     await first[0];
-    const second = ['d', 'e'].map((item) => coalescer.submit('room', item, run));
-    const other = coalescer.submit('another room', 'x', run);
+    const second = ['d', 'e'].map((item) => coalescer.submit('room', item, lane.together(upperCase)));
+    const other = coalescer.submit('another room', 'x', lane.together(upperCase));
     expect(await Promise.all([...first, ...second, other])).toEqual(['A', 'B', 'C', 'D', 'E', 'X']);
     expect(lane.runs).toEqual([['a', 'b', 'c'], ['d', 'e'], ['x']]);
   });
 
-  it('takes at most the weight limit in one run (always at least one item), the rest in order after it', async () => {
-    const coalescer = createCoalescer<number, number>({ weight: (item) => item, maxWeight: 10 });
+  it('starts the next run with an item that would take the open one past its weight', async () => {
+    const coalescer = createCoalescer();
     const lane = createLane();
-    const run = lane.recording((items: readonly number[]) => items);
-    const results = await Promise.all([4, 6, 1, 30, 2, 3].map((item) => coalescer.submit('room', item, run)));
+    const results = await Promise.all(
+      [4, 6, 1, 30, 2, 3].map((item) => coalescer.submit('room', item, lane.together((items: readonly number[]) => items, item, 10))),
+    );
     expect(results).toEqual([4, 6, 1, 30, 2, 3]);
     expect(lane.runs).toEqual([['4', '6'], ['1'], ['30'], ['2', '3']]);
   });
 
-  it('retries a failed run one item at a time, so only the item at fault fails', async () => {
-    const coalescer = createCoalescer<string, string>({ weight: () => 1, maxWeight: 100 });
+  it('never lets an item overtake work queued after its run was sealed', async () => {
+    const coalescer = createCoalescer();
     const lane = createLane();
-    const run = lane.recording((items: readonly string[]) => {
-      if (items.includes('bad')) throw new Error('bad item');
-      return items;
-    });
-    const results = await Promise.allSettled(['a', 'bad', 'c'].map((item) => coalescer.submit('room', item, run)));
-    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect(lane.runs).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
+    const before = ['a', 'b'].map((item) => coalescer.submit('room', item, lane.together(upperCase)));
+    coalescer.seal('room');
+    const direct = lane.alone('direct');
+    const after = coalescer.submit('room', 'c', lane.together(upperCase));
+    expect(await Promise.all([...before, after])).toEqual(['A', 'B', 'C']);
+    await direct;
+    expect(lane.runs).toEqual([['a', 'b'], ['direct'], ['c']]);
   });
 
-  it('retries each item alone when the run failed before it took them', async () => {
-    const coalescer = createCoalescer<string, string>({ weight: () => 1, maxWeight: 100 });
-    let failNext = true;
-    const run = async (take: () => readonly string[]) => {
-      if (failNext) {
-        failNext = false;
-        throw new Error('no connection');
-      }
-      return take();
-    };
-    expect(await Promise.all(['a', 'b'].map((item) => coalescer.submit('room', item, run)))).toEqual(['a', 'b']);
-    // Nothing is left waiting: the next item starts a run of its own.
-    expect(await coalescer.submit('room', 'c', run)).toBe('c');
+  it('fails every item of a failed run, and only those', async () => {
+    const coalescer = createCoalescer();
+    const lane = createLane();
+    const failing = lane.together((items: readonly string[]) => {
+      if (items.includes('bad')) throw new Error('the change failed');
+      return items;
+    });
+    const failed = ['a', 'bad'].map((item) => coalescer.submit('room', item, failing));
+    await Promise.allSettled(failed);
+    const next = coalescer.submit('room', 'c', failing);
+    expect((await Promise.allSettled(failed)).map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect(await next).toBe('c');
+  });
+
+  it('fails the items of a run that failed before it took them, and opens a new run after it', async () => {
+    const coalescer = createCoalescer();
+    const refused: SubmitOptions<string, string> = { weight: 1, maxWeight: 100, run: async () => Promise.reject(new Error('no connection')) };
+    const failed = ['a', 'b'].map((item) => coalescer.submit('room', item, refused));
+    expect((await Promise.allSettled(failed)).map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect(await coalescer.submit('room', 'c', { weight: 1, maxWeight: 100, run: async (take) => take() })).toBe('c');
   });
 });
