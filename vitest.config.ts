@@ -9,6 +9,7 @@ const MATRIX = [
   'test/scenario/**/*.test.ts',
   'test/pages/{room-page,presence,moderation}.test.ts',
   'test/hardening/isolation.test.ts',
+  'test/hardening/fuzz.test.ts',
 ];
 /** Tests of several cluster nodes as processes. */
 const CLUSTER_ONLY = ['test/cluster/**/*.test.ts'];

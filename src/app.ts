@@ -24,7 +24,7 @@ import { createOutboxHook } from './webhooks/outbox.js';
 import { createDispatcher, DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions } from './webhooks/dispatcher.js';
 import { createWebhookService } from './webhooks/webhook-service.js';
 import { installErrorHandling } from './api/errors.js';
-import { installValidators } from './api/validation.js';
+import { installValidators, refuseNulCharacters } from './api/validation.js';
 import { installBodyParsing } from './api/body-parsing.js';
 import { authenticateRequests } from './api/auth.js';
 import { installTeamRateLimit } from './limits/rate-limit.js';
@@ -129,6 +129,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   installErrorHandling(server);
   installValidators(server);
   installBodyParsing(server);
+  refuseNulCharacters(server);
 
   // The OpenAPI document and /docs come first: they collect every route registered after them.
   await server.register(openApiRoutes, { services });

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { validationError, type FieldErrors } from './errors.js';
+import { collectNulFields } from './validation.js';
 
 /**
  * Bodies are JSON or nothing. Fastify's default parser is kept (it refuses prototype
@@ -15,6 +17,17 @@ export function installBodyParsing(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    parseJson(request, text, done);
+    parseJson(request, text, function refuseNul(error, value) {
+      // JSON carries a NUL only as an escape: the walk runs only for a body that has one.
+      if (error === null && text.includes('\\u0000')) {
+        const problems: FieldErrors = {};
+        collectNulFields(value, '', problems);
+        if (Object.keys(problems).length > 0) {
+          done(validationError(problems), undefined);
+          return;
+        }
+      }
+      done(error, value);
+    });
   });
 }

@@ -1,6 +1,7 @@
 import { Ajv, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance, FastifySchema } from 'fastify';
+import { validationError, type FieldErrors } from './errors.js';
 
 /**
  * Two validators. Query strings, path parameters and headers arrive as text, so they are
@@ -18,4 +19,39 @@ export function installValidators(app: FastifyInstance): void {
   app.setValidatorCompiler(function compileValidator({ schema, httpPart }: { schema: FastifySchema; httpPart?: string }) {
     return (httpPart === 'body' ? forBody : forText).compile(schema as object);
   });
+}
+
+/**
+ * Text may not carry U+0000 (NUL), anywhere: PostgreSQL cannot store it in a text column, so in
+ * cluster mode the write would fail, and no DS field has a use for it. It is refused as a 422
+ * in both modes, so a client gets the same answer from either. Path parameters and the query
+ * string are checked here, before the route's validation; bodies as they are parsed
+ * (body-parsing.ts), where a NUL can only come as the escape `\u0000`.
+ */
+export function refuseNulCharacters(app: FastifyInstance): void {
+  app.addHook('preValidation', async function refuseNulInUrl(request) {
+    const problems: FieldErrors = {};
+    collectNulFields(request.params, '', problems);
+    collectNulFields(request.query, '', problems);
+    if (Object.keys(problems).length > 0) throw validationError(problems);
+  });
+}
+
+/** Adds a problem for each string in `value` holding a NUL, under its Laravel field path ("0.name"). */
+export function collectNulFields(value: unknown, path: string, problems: FieldErrors): void {
+  if (typeof value === 'string') {
+    if (value.includes('\0')) addNulProblem(problems, path === '' ? 'body' : path);
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  for (const [key, item] of Object.entries(value)) {
+    const field = path === '' ? key : `${path}.${key}`;
+    // A field's name may hold the NUL itself: it is reported with the NUL written out.
+    if (key.includes('\0')) addNulProblem(problems, field.replaceAll('\0', '\\0'));
+    else collectNulFields(item, field, problems);
+  }
+}
+
+function addNulProblem(problems: FieldErrors, field: string): void {
+  problems[field] = [`The ${field} field must not contain NUL characters.`];
 }

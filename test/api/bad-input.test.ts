@@ -86,6 +86,38 @@ describe('bad input', () => {
     await expectHealthyAndUnchanged();
   });
 
+  it('refuses text holding a NUL character with a 422 in every part of a request, and changes nothing', async () => {
+    // PostgreSQL cannot store a NUL in text: in cluster mode these were 500s.
+    const room = await t.api.post('/api/v1/rooms', { telephony_enabled: true });
+    expect(room.status).toBe(200);
+    const joined = `/api/v1/rooms/${room.body.id}/phone-participants/joined`;
+    const refused: Array<[string, string, unknown, string]> = [
+      ['POST', joined, [{ call_id: 'a', name: 'Ann' }, { call_id: 'b', name: 'B\u0000b' }], '1.name'],
+      ['POST', joined, [{ call_id: 'c\u0000', name: 'C' }], '0.call_id'],
+      ['POST', `/api/v1/rooms/${room.body.id}/phone-participants/left`, ['a\u0000'], '0'],
+      ['POST', '/api/v1/rooms', { description: 'one\u0000two' }, 'description'],
+      ['PATCH', `/api/v1/rooms/${room.body.id}`, { topic: 'x', 'odd\u0000key': 1 }, 'odd\\0key'],
+      ['GET', `/api/v1/rooms/${room.body.id}%00`, undefined, 'room'],
+      ['GET', '/api/v1/sessions?after=%00', undefined, 'after'],
+    ];
+    for (const [method, path, body, field] of refused) {
+      // JSON.stringify writes each NUL as the escape \u0000, as a client's JSON library would.
+      const raw = body === undefined ? undefined : JSON.stringify(body);
+      const response = await t.api.request(method, path, raw === undefined ? {} : { raw, headers: { 'content-type': 'application/json' } });
+      expect(response.status, `${method} ${path} ${raw}`).toBe(422);
+      expect(response.body.errors, `${method} ${path} ${raw}`).toEqual({ [field]: [`The ${field} field must not contain NUL characters.`] });
+    }
+    expect((await t.api.get(`/api/v1/rooms/${room.body.id}/live/participants`)).body.live_participants).toEqual([]);
+    expect((await t.api.get('/api/v1/rooms')).body.total_count).toBe(1);
+
+    // An escaped backslash before "u0000" is six plain characters, not a NUL.
+    const plain = await t.api.post('/api/v1/rooms', { description: 'C:\\u0000 is a path' });
+    expect(plain.status).toBe(200);
+    expect(plain.body.description).toBe('C:\\u0000 is a path');
+    await t.api.delete(`/api/v1/rooms/${plain.body.id}`);
+    await t.api.delete(`/api/v1/rooms/${room.body.id}`);
+  });
+
   it('answers an unknown route with the DS 404, with or without credentials', async () => {
     for (const [client, method, path] of [
       [t.api, 'GET', '/api/v1/no-such-thing'],
