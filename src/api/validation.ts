@@ -1,7 +1,7 @@
 import { Ajv, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance, FastifySchema } from 'fastify';
-import { validationError, type FieldErrors } from './errors.js';
+import { notFound, validationError, type FieldErrors } from './errors.js';
 
 /**
  * Two validators. Query strings, path parameters and headers arrive as text, so they are
@@ -24,14 +24,17 @@ export function installValidators(app: FastifyInstance): void {
 /**
  * Text may not carry U+0000 (NUL), anywhere: PostgreSQL cannot store it in a text column, so in
  * cluster mode the write would fail, and no DS field has a use for it. It is refused as a 422
- * in both modes, so a client gets the same answer from either. Path parameters and the query
- * string are checked here, before the route's validation; bodies as they are parsed
- * (body-parsing.ts), where a NUL can only come as the escape `\u0000`.
+ * in both modes, so a client gets the same answer from either (in a path, a 404: the text
+ * names nothing). Path parameters and the query string are checked here, before the route's
+ * validation; bodies as they are parsed (body-parsing.ts), where a NUL can only come as the
+ * escape `\u0000`.
  */
 export function refuseNulCharacters(app: FastifyInstance): void {
   app.addHook('preValidation', async function refuseNulInUrl(request) {
     const problems: FieldErrors = {};
+    // A path that names something by a text with a NUL names nothing: a 404, as for any odd reference.
     collectNulFields(request.params, '', problems);
+    if (Object.keys(problems).length > 0) throw notFound();
     collectNulFields(request.query, '', problems);
     if (Object.keys(problems).length > 0) throw validationError(problems);
   });

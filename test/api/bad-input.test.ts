@@ -86,7 +86,7 @@ describe('bad input', () => {
     await expectHealthyAndUnchanged();
   });
 
-  it('refuses text holding a NUL character with a 422 in every part of a request, and changes nothing', async () => {
+  it('refuses text holding a NUL character with a 422 (a 404 in a path), and changes nothing', async () => {
     // PostgreSQL cannot store a NUL in text: in cluster mode these were 500s.
     const room = await t.api.post('/api/v1/rooms', { telephony_enabled: true });
     expect(room.status).toBe(200);
@@ -97,7 +97,6 @@ describe('bad input', () => {
       ['POST', `/api/v1/rooms/${room.body.id}/phone-participants/left`, ['a\u0000'], '0'],
       ['POST', '/api/v1/rooms', { description: 'one\u0000two' }, 'description'],
       ['PATCH', `/api/v1/rooms/${room.body.id}`, { topic: 'x', 'odd\u0000key': 1 }, 'odd\\0key'],
-      ['GET', `/api/v1/rooms/${room.body.id}%00`, undefined, 'room'],
       ['GET', '/api/v1/sessions?after=%00', undefined, 'after'],
     ];
     for (const [method, path, body, field] of refused) {
@@ -107,6 +106,9 @@ describe('bad input', () => {
       expect(response.status, `${method} ${path} ${raw}`).toBe(422);
       expect(response.body.errors, `${method} ${path} ${raw}`).toEqual({ [field]: [`The ${field} field must not contain NUL characters.`] });
     }
+    // In a path, such a text names nothing.
+    expect((await t.api.get(`/api/v1/rooms/${room.body.id}%00`)).status).toBe(404);
+    expect((await t.api.get(`/api/v1/webhooks/%00`)).status).toBe(404);
     expect((await t.api.get(`/api/v1/rooms/${room.body.id}/live/participants`)).body.live_participants).toEqual([]);
     expect((await t.api.get('/api/v1/rooms')).body.total_count).toBe(1);
 
