@@ -35,7 +35,12 @@ export function refuseNulCharacters(app: FastifyInstance): void {
     // A path that names something by a text with a NUL names nothing: a 404, as for any odd reference.
     collectNulFields(request.params, '', problems);
     if (Object.keys(problems).length > 0) throw notFound();
-    collectNulFields(request.query, '', problems);
+    // Only the query fields the route reads: a page link's tracking parameters are not its business.
+    const declared = (request.routeOptions.schema?.querystring as { properties?: Record<string, unknown> } | undefined)?.properties;
+    if (declared !== undefined) {
+      const query = request.query as Record<string, unknown>;
+      for (const field of Object.keys(declared)) collectNulFields(query[field], field, problems);
+    }
     if (Object.keys(problems).length > 0) throw validationError(problems);
   });
 }

@@ -221,14 +221,16 @@ const PERIODS = [
  * A participant's attendance as segments, by start time: present from join to leave, then each
  * mute period and each raised hand. A period still open when the participant left ends with
  * the leave; one still open on a live participant has no end yet. Activities at one instant
- * are read opening first, so a period opened and closed at once still shows.
+ * are read in the order they happened (their time-ordered ids); where an id does not tell
+ * (rows written before ids were time-ordered), opening first, so a period opened and closed at
+ * once still shows.
  */
 export function attendanceSegments(participant: Pick<ParticipantRow, 'join_time' | 'leave_time'>, activities: readonly ActivityRow[]): Array<Segment<number>> {
   const segments: Array<Segment<number>> = [{ kind: 'present', start: participant.join_time, end: participant.leave_time }];
   for (const { kind, opens, closes } of PERIODS) {
     const relevant = activities
       .filter((activity) => activity.kind === opens || activity.kind === closes)
-      .sort((a, b) => a.at - b.at || Number(a.kind === closes) - Number(b.kind === closes));
+      .sort((a, b) => a.at - b.at || (isTimeOrdered(a.id) && isTimeOrdered(b.id) ? (a.id < b.id ? -1 : 1) : Number(a.kind === closes) - Number(b.kind === closes)));
     let openedAt: number | undefined;
     for (const activity of relevant) {
       if (activity.kind === opens && openedAt === undefined) openedAt = activity.at;
@@ -241,4 +243,9 @@ export function attendanceSegments(participant: Pick<ParticipantRow, 'join_time'
   }
   // A stable sort: at one start time, presence first, then mute, then hand.
   return segments.sort((a, b) => a.start - b.start);
+}
+
+/** A UUID of version 7 (domain/ids.ts): ids made later sort after. */
+function isTimeOrdered(id: string): boolean {
+  return id.length === 36 && id[14] === '7';
 }

@@ -32,8 +32,8 @@ export interface ChangeRunner {
   /**
    * Runs `item` in one change of `lane` with the items of the same lane that come while that
    * change waits for its turn (domain/coalesce.ts): `apply` gets them in the order they came
-   * and answers one result each. A change `run` queues on the lane meanwhile closes the wait,
-   * so nothing overtakes what came before it. If the change fails, every item in it fails.
+   * and answers one result each. Any change `run` is given meanwhile closes the wait, so
+   * nothing overtakes what came before it. If the change fails, every item in it fails.
    */
   runTogether<I, R>(item: I, options: TogetherOptions<I, R>): Promise<R>;
   /** Adds a hook that runs inside every change's transaction, after its events are numbered. */
@@ -45,6 +45,8 @@ export interface TogetherOptions<I, R> {
   /** How much the item counts against `maxWeight`, the most one change carries. */
   weight: number;
   maxWeight: number;
+  /** What the item names: one that names something already waiting gets a change of its own. */
+  names: readonly string[];
   apply: (change: Change, items: readonly I[]) => Promise<readonly R[]>;
 }
 
@@ -53,7 +55,10 @@ export function createChangeRunner(deps: { store: Store; bus: Bus; clock: Clock 
   const waiting = createCoalescer();
 
   function run<T>(work: (change: Change) => Promise<T>, options?: TransactionOptions): Promise<T> {
-    if (options?.lane !== undefined) waiting.seal(options.lane);
+    // Any change may touch any room (by id or by friendly_url, in a lane or none), and in
+    // embedded mode every change waits in one queue: grouped items that come after it must
+    // not be applied before it.
+    waiting.sealAll();
     return runChange(work, options);
   }
 
@@ -62,6 +67,7 @@ export function createChangeRunner(deps: { store: Store; bus: Bus; clock: Clock 
     return waiting.submit<I, R>(options.lane, item, {
       weight: options.weight,
       maxWeight: options.maxWeight,
+      names: options.names,
       run: (take) => runChange((change) => options.apply(change, take()), lane),
     });
   }

@@ -7,9 +7,10 @@
  * round trip. A coalescer hands every waiting request to one run instead.
  *
  * A run is queued when its first request comes, and later requests join it until it starts,
- * until it is full, or until something else is queued behind it (`seal`): so requests are
- * applied in the order they came, relative to each other and to everything sealed in between.
- * A run that fails fails every request in it: they were one change.
+ * until it is full, until one names something it already holds (a call reported twice gets a
+ * change, and a time, per report), or until something else is queued behind it (`sealAll`):
+ * so requests are applied in the order they came, relative to each other and to everything
+ * sealed in between. A run that fails fails every request in it: they were one change.
  */
 export interface Coalescer {
   /**
@@ -18,8 +19,8 @@ export interface Coalescer {
    * and return one result per item taken, in order.
    */
   submit<I, R>(key: string, item: I, options: SubmitOptions<I, R>): Promise<R>;
-  /** Closes the open run of `key` to later items: something queued after it must not be overtaken. */
-  seal(key: string): void;
+  /** Closes every open run to later items: something queued after them must not be overtaken. */
+  sealAll(): void;
 }
 
 export interface SubmitOptions<I, R> {
@@ -27,6 +28,8 @@ export interface SubmitOptions<I, R> {
   weight: number;
   /** The most one run carries: an item that would take it past this starts the next run. */
   maxWeight: number;
+  /** What the item names (call ids): an item naming something the open run holds starts the next run. */
+  names: readonly string[];
   run: (take: () => readonly I[]) => Promise<readonly R[]>;
 }
 
@@ -39,6 +42,7 @@ interface Entry {
 interface Run {
   entries: Entry[];
   weight: number;
+  names: Set<string>;
 }
 
 export function createCoalescer(): Coalescer {
@@ -64,18 +68,19 @@ export function createCoalescer(): Coalescer {
       return new Promise<R>((resolve, reject) => {
         const entry: Entry = { item, resolve: resolve as (result: unknown) => void, reject };
         const run = open.get(key);
-        if (run !== undefined && run.weight + options.weight <= options.maxWeight) {
+        if (run !== undefined && run.weight + options.weight <= options.maxWeight && !options.names.some((name) => run.names.has(name))) {
           run.entries.push(entry);
           run.weight += options.weight;
+          for (const name of options.names) run.names.add(name);
           return;
         }
-        const next: Run = { entries: [entry], weight: options.weight };
+        const next: Run = { entries: [entry], weight: options.weight, names: new Set(options.names) };
         open.set(key, next);
         void settle(key, next, options);
       });
     },
-    seal(key) {
-      open.delete(key);
+    sealAll() {
+      open.clear();
     },
   };
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { timeOrderedId } from './ids.js';
 import type { EventName } from '../bus/events.js';
 import type { RoomRow } from '../store/repos/rooms.js';
@@ -180,7 +179,8 @@ export async function leaveEveryone(change: Change, room: RoomRow, reason: Leave
 
 async function openSession(change: Change, room: RoomRow): Promise<SessionRow> {
   const session: SessionRow = {
-    id: randomUUID(),
+    // Time-ordered: a session that opens in the same millisecond as the last one closed still lists after it.
+    id: timeOrderedId(),
     team_id: room.team_id,
     room_id: room.id,
     start_time: change.now,
@@ -207,7 +207,8 @@ function patchFor(participant: ParticipantRow, changes: ParticipantChange): Part
 }
 
 function activity(change: Change, participant: ParticipantRow, kind: 'muted' | 'unmuted' | 'hand_raised' | 'hand_lowered'): ActivityRow {
-  return { id: randomUUID(), participant_id: participant.id, kind, at: change.now };
+  // Time-ordered, so two activities of one instant keep the order they happened in (attendanceSegments).
+  return { id: timeOrderedId(), participant_id: participant.id, kind, at: change.now };
 }
 
 function emitParticipantEvent(change: Change, name: EventName, participant: ParticipantRow): void {

@@ -77,10 +77,13 @@ export function createRosterService(deps: CoreDeps): RosterService {
    * are applied in one change, in the order they came (ChangeRunner.runTogether).
    */
   function report(teamId: string, roomRef: string, callReport: CallReport): Promise<boolean> {
+    const callIds = callReport.kind === 'joined' ? callReport.calls.map((call) => call.call_id) : callReport.callIds;
     return changes.runTogether(callReport, {
       lane: roomLane(teamId, roomRef),
-      weight: callReport.kind === 'joined' ? callReport.calls.length : callReport.callIds.length,
+      weight: callIds.length,
       maxWeight: MAX_CALLS_PER_CHANGE,
+      // A call reported again waits for a change of its own: each report of it keeps its own time.
+      names: callIds,
       async apply(change, reports) {
         const room = await findRoom(change.trx, teamId, roomRef);
         if (room === undefined || !(await lockRosterRoom(change, room.id))) return reports.map(() => false);
@@ -160,8 +163,8 @@ export function createRosterService(deps: CoreDeps): RosterService {
 /**
  * Applies `joined` reports, one after another, as one: within a report the last mention of a
  * call wins; a live call is updated (only the fields reported), a new one joins, and one that
- * already left this room is skipped. No call repeats across the reports (reportRuns), so one
- * look-up serves them all. A report's updates are announced before its joins; where a report
+ * already left this room is skipped. No call repeats across the reports of one change
+ * (runTogether's `names`), so one look-up serves them all. A report's updates are announced before its joins; where a report
  * with updates follows one with joins, the joins so far are written first, so the events come
  * in the order the reports would give one by one.
  */
@@ -228,28 +231,21 @@ type ReportRun = { kind: 'joined'; reports: Array<readonly PhoneCall[]> } | { ki
 const MAX_CALLS_PER_CHANGE = 1000;
 
 /**
- * Reports grouped where applying them as one gives exactly what applying them one after
- * another would: consecutive `left`s always (a call leaves once, and leaving it again changes
- * nothing); consecutive `joined`s while no call repeats across them (a repeated call joins,
- * then updates, which one look-up for both would miss).
+ * Consecutive reports of one kind, applied as one: no call repeats across the reports of one
+ * change (runTogether's `names`), so this gives exactly what one after another would.
  */
 function reportRuns(reports: readonly CallReport[]): ReportRun[] {
   const runs: ReportRun[] = [];
-  let seen = new Set<string>();
   for (const callReport of reports) {
     const last = runs.at(-1);
     if (callReport.kind === 'left') {
       if (last?.kind === 'left') last.callIds.push(...callReport.callIds);
       else runs.push({ kind: 'left', callIds: [...callReport.callIds] });
-      continue;
-    }
-    if (last?.kind === 'joined' && !callReport.calls.some((call) => seen.has(call.call_id))) {
+    } else if (last?.kind === 'joined') {
       last.reports.push(callReport.calls);
     } else {
       runs.push({ kind: 'joined', reports: [callReport.calls] });
-      seen = new Set();
     }
-    for (const call of callReport.calls) seen.add(call.call_id);
   }
   return runs;
 }

@@ -179,7 +179,8 @@ function readClaims(payload: JWTPayload): RoomTokenClaims | undefined {
   for (const name of CLAIM_TEXT_FIELDS) {
     const value = record[name];
     if (value === undefined || value === null || value === '') continue;
-    if (typeof value !== 'string') return undefined;
+    // Text with a NUL cannot be stored (PostgreSQL refuses it): such a token is not valid.
+    if (typeof value !== 'string' || value.includes('\0')) return undefined;
     claims[name] = value;
   }
   return claims;

@@ -113,40 +113,92 @@ describe('a roster under concurrent bridges', () => {
   });
 
   describe('reports that arrive together', () => {
-    type Step = ['joined', Array<Record<string, unknown>>] | ['left', string[]] | ['reconcile', Array<Record<string, unknown>>] | ['mute', string];
+    type Step =
+      | ['joined', Array<Record<string, unknown>>]
+      | ['left', string[]]
+      | ['reconcile', Array<Record<string, unknown>>]
+      | ['mute', string]
+      | ['end session'];
 
-    /** Applies the steps to a new room, one after another or all in the same turn; answers the events and the live calls. */
-    async function play(steps: Step[], together: boolean, setup: Step[] = []) {
+    /**
+     * Applies the steps to a new room, one after another or all in the same turn; answers the
+     * events, the live calls and each call's attendance. The bridge's steps name the room by
+     * `reportsBy`; a mute names it by id, and ending the session takes no room at all.
+     */
+    async function play(steps: Step[], together: boolean, setup: Step[] = [], reportsBy: 'id' | 'friendly_url' = 'id') {
       const room = await createPhoneRoom(t.api);
-      const roster = t.running.services.roster;
+      const { roster, sessions, store } = t.running.services;
       const team = t.teamA.team_id;
+      const ref = room[reportsBy];
+      let liveSession = '';
       const apply = ([kind, value]: Step): Promise<unknown> => {
-        if (kind === 'joined') return roster.phoneCallsJoined(team, room.id, value as any);
-        if (kind === 'left') return roster.phoneCallsLeft(team, room.id, value);
-        if (kind === 'reconcile') return roster.reconcilePhoneCalls(team, room.id, value as any);
-        return roster.changePhoneCall(team, room.id, value, { muted: true });
+        if (kind === 'joined') return roster.phoneCallsJoined(team, ref, value as any);
+        if (kind === 'left') return roster.phoneCallsLeft(team, ref, value);
+        if (kind === 'reconcile') return roster.reconcilePhoneCalls(team, ref, value as any);
+        if (kind === 'mute') return roster.changePhoneCall(team, room.id, value, { muted: true });
+        return sessions.end(team, liveSession);
       };
       for (const step of setup) await apply(step);
+      const session = await store.db.selectFrom('sessions').select('id').where('room_id', '=', room.id).where('end_time', 'is', null).executeTakeFirst();
+      liveSession = session?.id ?? '';
       const recorded = recordEvents(t);
       if (together) await Promise.all(steps.map(apply));
       else for (const step of steps) await apply(step);
       recorded.stop();
-      const events = recorded.events.sort((a, b) => a.seq - b.seq).map((event) => `${event.name} ${String(event.data.call_id ?? '')} ${String(event.data.name ?? '')}`.trim());
-      return { events, live: await liveCallIds(t.api, room.id) };
+      const events = recorded.events
+        .filter((event) => event.roomId === room.id)
+        .sort((a, b) => a.seq - b.seq)
+        .map((event) => `${event.name} ${String(event.data.call_id ?? '')} ${String(event.data.name ?? '')}`.trim());
+      const participants = (await t.api.get(`/api/v1/rooms/${room.id}/participants?order=asc`)).body.data as Array<{ id: string; call_id: string }>;
+      const attendance = await Promise.all(
+        participants.map(async (participant) => {
+          const detail = (await t.api.get(`/api/v1/participants/${participant.id}`)).body;
+          return [participant.call_id, (detail.segments as any[]).map((segment: any) => `${segment.kind}${segment.end === null ? ' open' : ''}`)];
+        }),
+      );
+      return { events, live: await liveCallIds(t.api, room.id), attendance };
     }
 
-    const cases: Array<{ name: string; steps: Step[]; setup?: Step[] }> = [
+    const cases: Array<{ name: string; steps: Step[]; setup?: Step[]; reportsBy?: 'id' | 'friendly_url' }> = [
       { name: 'a new call, then a live one muted', setup: [['joined', [call('y')]]], steps: [['joined', [call('x')]], ['joined', [call('y', { muted: true })]]] },
       { name: 'leaves in another order than the calls joined', setup: [['joined', [call('b'), call('a'), call('c')]]], steps: [['left', ['b']], ['left', ['a']], ['left', ['c', 'b']]] },
       { name: 'one call joining, renamed twice, leaving', steps: [['joined', [call('x', { name: 'A' })]], ['joined', [call('x', { name: 'B' })]], ['left', ['x']], ['joined', [call('x', { name: 'C' })]]] },
       { name: 'the session ending and a new one starting', setup: [['joined', [call('a')]]], steps: [['left', ['a']], ['joined', [call('b'), call('c')]], ['left', ['c']], ['joined', [call('d')]]] },
       { name: 'reports around a reconcile', setup: [['joined', [call('a')]]], steps: [['joined', [call('c')]], ['reconcile', [call('a')]], ['joined', [call('d')]]] },
       { name: 'reports around a mute', setup: [['joined', [call('x')]]], steps: [['joined', [call('y')]], ['mute', 'x'], ['joined', [call('x', { muted: false })]]] },
+      { name: 'reports by friendly_url around a mute by id', reportsBy: 'friendly_url', setup: [['joined', [call('x')]]], steps: [['joined', [call('y')]], ['mute', 'x'], ['joined', [call('x', { muted: false })]]] },
+      { name: 'reports around the end of the session', setup: [['joined', [call('a')]]], steps: [['joined', [call('b')]], ['end session'], ['joined', [call('c')]]] },
+      { name: 'one call unmuted and muted again', setup: [['joined', [call('x', { muted: true })]]], steps: [['joined', [call('y')]], ['joined', [call('x', { muted: false })]], ['joined', [call('x', { muted: true })]]] },
     ];
-    for (const { name, steps, setup } of cases) {
+    /**
+     * The orders the steps may take effect in. Embedded mode has one queue for every change:
+     * the order they came. In cluster mode each way of naming a room is a lane of its own, and
+     * changes of different lanes (or of none: ending a session) meet only at the room's lock,
+     * so they are concurrent: any order that keeps each lane's own order.
+     */
+    function allowedOrders(steps: Step[], reportsBy: 'id' | 'friendly_url'): Step[][] {
+      const laneOf = ([kind]: Step, index: number) => (kind === 'end session' ? `none ${index}` : kind === 'mute' ? 'id' : reportsBy);
+      if (process.env.ROOMLINE_TEST_BACKEND !== 'cluster') return [steps];
+      const orders: Step[][] = [];
+      const extend = (order: number[]) => {
+        if (order.length === steps.length) return void orders.push(order.map((index) => steps[index]!));
+        for (let index = 0; index < steps.length; index++) {
+          if (order.includes(index)) continue;
+          // A step goes only after every earlier step of its lane.
+          if (steps.slice(0, index).some((step, earlier) => laneOf(step, earlier) === laneOf(steps[index]!, index) && !order.includes(earlier))) continue;
+          extend([...order, index]);
+        }
+      };
+      extend([]);
+      return orders;
+    }
+
+    for (const { name, steps, setup, reportsBy = 'id' } of cases) {
       it(`give what they give one after another: ${name}`, async () => {
-        const oneByOne = await play(steps, false, setup);
-        expect(await play(steps, true, setup)).toEqual(oneByOne);
+        const together = await play(steps, true, setup, reportsBy);
+        const oneByOne = [];
+        for (const order of allowedOrders(steps, reportsBy)) oneByOne.push(await play(order, false, setup, reportsBy));
+        expect(oneByOne).toContainEqual(together);
       });
     }
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attendanceSegments } from '../../src/domain/attendance.js';
+import { timeOrderedId } from '../../src/domain/ids.js';
 import type { ActivityRow } from '../../src/store/repos/roster.js';
 
 const activity = (kind: string, at: number): ActivityRow => ({ id: `${kind}-${at}`, participant_id: 'p', kind, at });
@@ -32,7 +33,22 @@ describe('attendanceSegments', () => {
     expect(attendanceSegments({ join_time: 0, leave_time: null }, activities).map((segment) => segment.end)).toEqual([null, null, null]);
   });
 
-  it('reads a period opened and closed at one instant as opened first, and ignores repeats', () => {
+  it('reads activities of one instant in the order they happened when their ids are time-ordered', () => {
+    // Unmuted, then muted again, in the same millisecond: the call is muted from then on.
+    const [first, second, third] = [timeOrderedId(), timeOrderedId(), timeOrderedId()];
+    const rows: ActivityRow[] = [
+      { id: third!, participant_id: 'p', kind: 'muted', at: 5 },
+      { id: first!, participant_id: 'p', kind: 'muted', at: 0 },
+      { id: second!, participant_id: 'p', kind: 'unmuted', at: 5 },
+    ];
+    expect(attendanceSegments({ join_time: 0, leave_time: null }, rows)).toEqual([
+      { kind: 'present', start: 0, end: null },
+      { kind: 'muted', start: 0, end: 5 },
+      { kind: 'muted', start: 5, end: null },
+    ]);
+  });
+
+  it('reads a period opened and closed at one instant as opened first when ids do not tell, and ignores repeats', () => {
     const segments = attendanceSegments({ join_time: 0, leave_time: 9 }, [activity('unmuted', 5), activity('muted', 5), activity('unmuted', 6), activity('unmuted', 7)]);
     expect(segments).toEqual([
       { kind: 'present', start: 0, end: 9 },

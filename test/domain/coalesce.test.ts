@@ -11,10 +11,11 @@ function createLane() {
     return result;
   }
   /** Submit options for a coalesced run in this lane: it records what it took and answers `answer(items)`. */
-  function together<I, R>(answer: (items: readonly I[]) => readonly R[], weight = 1, maxWeight = 100): SubmitOptions<I, R> {
+  function together<I, R>(answer: (items: readonly I[]) => readonly R[], weight = 1, maxWeight = 100, names: readonly string[] = []): SubmitOptions<I, R> {
     return {
       weight,
       maxWeight,
+      names,
       run: (take) =>
         run(async () => {
           const items = take();
@@ -55,11 +56,20 @@ describe('createCoalescer', () => {
     expect(lane.runs).toEqual([['4', '6'], ['1'], ['30'], ['2', '3']]);
   });
 
+  it('starts the next run with an item that names something the open run holds', async () => {
+    const coalescer = createCoalescer();
+    const lane = createLane();
+    const submit = (item: string, names: string[]) => coalescer.submit('room', item, lane.together(upperCase, 1, 100, names));
+    const results = await Promise.all([submit('a', ['x']), submit('b', ['y']), submit('c', ['z', 'x']), submit('d', ['y'])]);
+    expect(results).toEqual(['A', 'B', 'C', 'D']);
+    expect(lane.runs).toEqual([['a', 'b'], ['c', 'd']]);
+  });
+
   it('never lets an item overtake work queued after its run was sealed', async () => {
     const coalescer = createCoalescer();
     const lane = createLane();
     const before = ['a', 'b'].map((item) => coalescer.submit('room', item, lane.together(upperCase)));
-    coalescer.seal('room');
+    coalescer.sealAll();
     const direct = lane.alone('direct');
     const after = coalescer.submit('room', 'c', lane.together(upperCase));
     expect(await Promise.all([...before, after])).toEqual(['A', 'B', 'C']);
@@ -83,9 +93,9 @@ describe('createCoalescer', () => {
 
   it('fails the items of a run that failed before it took them, and opens a new run after it', async () => {
     const coalescer = createCoalescer();
-    const refused: SubmitOptions<string, string> = { weight: 1, maxWeight: 100, run: async () => Promise.reject(new Error('no connection')) };
+    const refused: SubmitOptions<string, string> = { weight: 1, maxWeight: 100, names: [], run: async () => Promise.reject(new Error('no connection')) };
     const failed = ['a', 'b'].map((item) => coalescer.submit('room', item, refused));
     expect((await Promise.allSettled(failed)).map((result) => result.status)).toEqual(['rejected', 'rejected']);
-    expect(await coalescer.submit('room', 'c', { weight: 1, maxWeight: 100, run: async (take) => take() })).toBe('c');
+    expect(await coalescer.submit('room', 'c', { weight: 1, maxWeight: 100, names: [], run: async (take) => take() })).toBe('c');
   });
 });

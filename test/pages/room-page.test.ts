@@ -29,7 +29,8 @@ describe('the room page', () => {
 
   it('serves a public room’s page by friendly_url and by id, with its bundled client and no inline script', async () => {
     const room = await createRoom(t.api, { description: 'Weekly <standup>' });
-    for (const path of [`/${room.friendly_url}`, `/${room.id}`]) {
+    // Query parameters the page does not read are left alone, whatever they hold.
+    for (const path of [`/${room.friendly_url}`, `/${room.id}`, `/${room.id}?utm_source=a%00b`]) {
       const page = await getPage(t, path);
       expect(page.status).toBe(200);
       expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
@@ -132,6 +133,9 @@ describe('the room page', () => {
         ['for another team', signToken(t.teamA.developer_key, { ...claims(), td: t.teamB.team_id }), /another room/],
         ['without td', signToken(t.teamA.developer_key, { rd: room.id, u: 'Ann' }), /not valid/],
         ['with a role the room lacks', signToken(t.teamA.developer_key, { ...claims(), role: 'nobody' }), /role the room does not have/],
+        // Text with a NUL cannot be stored (on PostgreSQL the join was a 500).
+        ['with a NUL in its user name', signToken(t.teamA.developer_key, { ...claims(), u: 'Ann\u0000' }), /not valid/],
+        ['with a NUL in its user id', signToken(t.teamA.developer_key, { ...claims(), ud: 'id\u0000' }), /not valid/],
       ];
       for (const [what, tokenPromise, message] of cases) {
         const token = await tokenPromise;
