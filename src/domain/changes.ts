@@ -97,10 +97,9 @@ export function createChangeRunner(deps: { store: Store; bus: Bus; clock: Clock 
 
 /**
  * The lane of changes that lock this room first (its roster's): they are committed together
- * when they arrive together. A room named by id and by friendly_url gets two lanes: the room's
- * lock still orders their changes, but reports waiting on one lane (runTogether) are not held
- * back by a change queued on the other, so a bridge that needs its reports applied in the
- * order it sends them names the room one way.
+ * when they arrive together. A room named by id and by friendly_url gets two lanes; in cluster
+ * mode lanes run side by side, and the room's lock orders their changes as they reach it, so
+ * a bridge that needs its requests applied in the order it sends them names the room one way.
  */
 export function roomLane(teamId: string, roomRef: string): string {
   return `room:${teamId}:${roomRef}`;
