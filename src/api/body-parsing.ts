@@ -4,9 +4,10 @@ import { collectNulFields } from './validation.js';
 
 /**
  * Bodies are JSON or nothing. Fastify's default parser is kept (it refuses prototype
- * poisoning), with two differences: an empty body sent with `Content-Type: application/json`
+ * poisoning), with three differences: an empty body sent with `Content-Type: application/json`
  * counts as no body — DS clients send that header on body-less actions such as
- * `phone/connect` and `raise-hand` — and text/plain is not accepted (415, not a 422).
+ * `phone/connect` and `raise-hand` —, text/plain is not accepted (415, not a 422), and text
+ * holding a NUL is a 422 (refuseNulCharacters in validation.ts says why).
  */
 export function installBodyParsing(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');

@@ -164,9 +164,9 @@ export function createRosterService(deps: CoreDeps): RosterService {
  * Applies `joined` reports, one after another, as one: within a report the last mention of a
  * call wins; a live call is updated (only the fields reported), a new one joins, and one that
  * already left this room is skipped. No call repeats across the reports of one change
- * (runTogether's `names`), so one look-up serves them all. A report's updates are announced before its joins; where a report
- * with updates follows one with joins, the joins so far are written first, so the events come
- * in the order the reports would give one by one.
+ * (runTogether's `names`), so one look-up serves them all. A report's updates are announced
+ * before its joins; where a report with updates follows one with joins, the joins so far are
+ * written first, so the events come in the order the reports would give one by one.
  */
 async function applyCalls(change: Change, room: RoomRow, reports: ReadonlyArray<readonly PhoneCall[]>): Promise<void> {
   const latestOfEach = reports.map((calls) => {
