@@ -4,16 +4,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import type { Database } from '../../src/store/schema.js';
 
+/** A database in memory, migrated as far as `migration` only, with one team (`t`) in it. */
+async function databaseAt(migration: string): Promise<Kysely<Database>> {
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
+  await migrateToLatest(db, migration);
+  await db.insertInto('teams').values({ id: 't', name: 'Team', developer_key: 'k', key_hash: 'h', room_settings: '{}', created_at: 0, updated_at: 0 }).execute();
+  return db;
+}
+
 describe('migration 009: room expiry in a column of its own', () => {
   let db: Kysely<Database>;
   beforeAll(async () => {
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
-    await migrateToLatest(db, '008_delivery_indexes');
+    db = await databaseAt('008_delivery_indexes');
   });
   afterAll(async () => db.destroy());
 
   it('moves each stored expiry out of the settings document, and leaves rooms without one alone', async () => {
-    await db.insertInto('teams').values({ id: 't', name: 'Team', developer_key: 'k', key_hash: 'h', room_settings: '{}', created_at: 0, updated_at: 0 }).execute();
     await db
       .insertInto('roles')
       .values({ id: 'r', team_id: 't', name: 'attendee', display_name: 'Attendee', description: null, is_builtin: 1, permissions: '[]', created_at: 0, updated_at: 0 })
@@ -54,13 +60,11 @@ describe('migration 009: room expiry in a column of its own', () => {
 describe('migration 010: a webhook’s counters in rows of their own', () => {
   let db: Kysely<Database>;
   beforeAll(async () => {
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
-    await migrateToLatest(db, '009_timed_rooms');
+    db = await databaseAt('009_timed_rooms');
   });
   afterAll(async () => db.destroy());
 
   it('carries each webhook’s numbering and settled head over, and drops them from the webhook', async () => {
-    await db.insertInto('teams').values({ id: 't', name: 'Team', developer_key: 'k', key_hash: 'h', room_settings: '{}', created_at: 0, updated_at: 0 }).execute();
     const webhook = (id: string, lastSequence: number, settledThrough: number) => ({
       id,
       team_id: 't',
