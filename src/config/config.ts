@@ -22,6 +22,12 @@ export interface Config {
   bootstrapTeam: { teamId: string; developerKey: string } | undefined;
   /** SQLite `synchronous` pragma: NORMAL survives a process crash (kill -9); FULL also survives power loss. */
   sqliteSynchronous: 'NORMAL' | 'FULL';
+  /**
+   * Whether cluster mode sends its key look-ups as named (prepared) statements, which PostgreSQL
+   * plans once per connection. Off for a pooler that cannot carry them (PgBouncer in
+   * transaction mode before 1.21, or without max_prepared_statements).
+   */
+  postgresPreparedStatements: boolean;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
   /** Seconds a graceful shutdown waits for in-flight requests before closing connections. */
@@ -118,6 +124,11 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     throw new ConfigError('ROOMLINE_SQLITE_SYNCHRONOUS', 'must be NORMAL or FULL');
   }
 
+  const preparedStatements = (read('ROOMLINE_POSTGRES_PREPARED_STATEMENTS') ?? 'on').toLowerCase();
+  if (preparedStatements !== 'on' && preparedStatements !== 'off') {
+    throw new ConfigError('ROOMLINE_POSTGRES_PREPARED_STATEMENTS', 'must be on or off');
+  }
+
   return {
     port,
     host,
@@ -129,6 +140,7 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     publicUrl,
     bootstrapTeam: teamId !== undefined && developerKey !== undefined ? { teamId: teamId.toLowerCase(), developerKey } : undefined,
     sqliteSynchronous,
+    postgresPreparedStatements: preparedStatements === 'on',
     bodyLimit: parseInteger('ROOMLINE_BODY_LIMIT', read('ROOMLINE_BODY_LIMIT') ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
     shutdownGraceSeconds: parseInteger('ROOMLINE_SHUTDOWN_GRACE_SECONDS', read('ROOMLINE_SHUTDOWN_GRACE_SECONDS') ?? '10', 0, 600),
     streamHeartbeatMs: parseInteger('ROOMLINE_STREAM_HEARTBEAT_MS', read('ROOMLINE_STREAM_HEARTBEAT_MS') ?? '15000', 100, 3_600_000),

@@ -48,7 +48,7 @@ export interface Store {
 export async function createStore(config: Config, logger: Logger): Promise<Store> {
   if (config.databaseUrl !== undefined) {
     const { openPostgresStore } = await import('./postgres/postgres-store.js');
-    return openPostgresStore(config.databaseUrl, logger);
+    return openPostgresStore({ databaseUrl: config.databaseUrl, preparedStatements: config.postgresPreparedStatements }, logger);
   }
   return openSqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous }, logger);
 }

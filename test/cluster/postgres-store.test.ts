@@ -1,7 +1,10 @@
+import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type BackendInstance } from '../helpers/backend.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { tombstonedCallIds } from '../../src/store/repos/roster.js';
+import { findTeamById } from '../../src/store/repos/teams.js';
 import type { Store } from '../../src/store/store.js';
 
 /** The cluster store's lanes: one lane's transactions commit together, each whole and apart; lanes run side by side. */
@@ -11,7 +14,7 @@ describe('cluster store', () => {
 
   beforeAll(async () => {
     backend = await createBackend('cluster');
-    store = await openPostgresStore(backend.env.DATABASE_URL!, pino({ level: 'silent' }));
+    store = await openPostgresStore({ databaseUrl: backend.env.DATABASE_URL!, preparedStatements: true }, pino({ level: 'silent' }));
   });
   afterAll(async () => {
     await store?.close();
@@ -76,5 +79,33 @@ describe('cluster store', () => {
     await Promise.all([held, queued]);
     expect(queuedRan).toBe(true);
     expect(await teamIds('side-')).toEqual(['side-held', 'side-no-lane', 'side-other-lane']);
+  });
+
+  /** The statements prepared on the connection of a transaction that ran a key look-up, a list of one key and a list of three. */
+  async function preparedAfterLookups(on: Store): Promise<string[]> {
+    return on.transaction(async (trx) => {
+      await findTeamById(trx, 'no-such-team');
+      await tombstonedCallIds(trx, 'no-such-room', ['call-1']);
+      await tombstonedCallIds(trx, 'no-such-room', ['call-1', 'call-2', 'call-3']);
+      const { rows } = await sql<{ statement: string }>`select statement from pg_prepared_statements where name like 'roomline_%'`.execute(trx);
+      return rows.map((row) => row.statement);
+    });
+  }
+
+  it('prepares key look-ups, which PostgreSQL then plans once per connection, and plans lists of many keys on each run', async () => {
+    const statements = await preparedAfterLookups(store);
+    expect(statements).toContain('select * from "teams" where "id" = $1');
+    expect(statements).toContain('select "call_id" from "call_tombstones" where "room_id" = $1 and "call_id" in ($2)');
+    // A plan kept for many keys was made for the table as it was then (see store/repos/prepared.ts).
+    expect(statements.filter((statement) => statement.includes('in ($2, $3, $4)'))).toEqual([]);
+  });
+
+  it('prepares nothing when prepared statements are off (a pooler that cannot carry them)', async () => {
+    const unprepared = await openPostgresStore({ databaseUrl: backend.env.DATABASE_URL!, preparedStatements: false }, pino({ level: 'silent' }));
+    try {
+      expect(await preparedAfterLookups(unprepared)).toEqual([]);
+    } finally {
+      await unprepared.close();
+    }
   });
 });

@@ -10,18 +10,48 @@ interface Plan<R> {
 }
 
 /**
+ * The SQL of the prepared queries whose best plan is the same whatever their values: look-ups
+ * by a unique key (or a list of one), and multi-row inserts. A database that can keep a
+ * statement's plan (PostgreSQL's named statements, store/postgres/named-statements.ts) keeps
+ * these and no others. Planning was most of what PostgreSQL spent on a webhook's settle (0.48
+ * of 0.72 ms); but a kept plan is made once, and for a list of a hundred keys one made while
+ * its table was small went on scanning the table as it grew (a tombstone check of 100 calls,
+ * 2 → 18 ms), where a plan made for each run follows the table.
+ */
+const keptPlans = new Set<string>();
+
+/** Whether a statement's plan may be kept and reused for any values (see keptPlans). */
+export function planMayBeKept(sql: string): boolean {
+  return keptPlans.has(sql);
+}
+
+export interface PreparedOptions {
+  /**
+   * The query reads rows by something other than a unique key (a page, a count, a team's
+   * webhooks): its best plan depends on the values or on how large the table has grown, so it
+   * is planned for each run. Every other prepared query must find its row by a unique key.
+   */
+  planEachRun?: boolean;
+}
+
+/**
  * A query of fixed shape, built and compiled once per dialect and then run with each call's
  * values. Building and compiling a Kysely query cost about as much as SQLite took to run it,
  * on every request's hottest statements. `build` receives stand-ins for its arguments and must
  * use them as plain values (no computing with them), which the first compilation checks.
  */
-export function prepared<A extends unknown[], R>(arity: A['length'], build: (db: Executor, ...args: A) => Compilable<R>): (db: Executor, ...args: A) => Promise<QueryResult<R>> {
+export function prepared<A extends unknown[], R>(
+  arity: A['length'],
+  build: (db: Executor, ...args: A) => Compilable<R>,
+  options: PreparedOptions = {},
+): (db: Executor, ...args: A) => Promise<QueryResult<R>> {
   const plans = new WeakMap<object, Plan<R>>();
   return function runPrepared(db, ...args) {
     const adapter = db.getExecutor().adapter;
     let plan = plans.get(adapter);
     if (plan === undefined) {
       plan = compilePlan(db, arity, build);
+      if (options.planEachRun !== true) keptPlans.add(plan.query.sql);
       plans.set(adapter, plan);
     }
     return runPlan(db, plan, args);
@@ -79,7 +109,9 @@ export function rowShape<Row>() {
  * A prepared query over a list (an IN list, a multi-row insert) and `arity` further arguments,
  * one plan per list length. A list longer than CHUNK runs in statements of CHUNK items, their
  * rows and counts added up: only for statements whose results may be put together that way
- * (inserts, updates, reads without an order), run inside a transaction when they write.
+ * (inserts, updates, reads without an order), run inside a transaction when they write. An IN
+ * list names rows by a unique key (with the query's other conditions), so a list of one is a
+ * key look-up and its plan may be kept.
  */
 export function preparedList<T, A extends unknown[], R>(
   shape: ListShape<T>,
@@ -98,6 +130,8 @@ export function preparedList<T, A extends unknown[], R>(
         const standInItems = Array.from({ length: count }, (_, index) => shape.itemOf(values.slice(arity + index * shape.width, arity + (index + 1) * shape.width)));
         return build(inner, standInItems, ...(values.slice(0, arity) as A));
       });
+      // One key is a key look-up; an insert's plan is the same for any rows.
+      if (count === 1 || plan.query.query.kind === 'InsertQueryNode') keptPlans.add(plan.query.sql);
       byLength.set(count, plan);
     }
     return plan;

@@ -253,12 +253,15 @@ export async function countLiveRooms(db: Executor, teamId: string): Promise<numb
   return Number(row?.count ?? 0);
 }
 
-const liveSessionCount = prepared(1, (db, teamId: string) =>
-  db
-    .selectFrom('sessions')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('team_id', '=', teamId)
-    .where('end_time', 'is', null),
+const liveSessionCount = prepared(
+  1,
+  (db, teamId: string) =>
+    db
+      .selectFrom('sessions')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('team_id', '=', teamId)
+      .where('end_time', 'is', null),
+  { planEachRun: true },
 );
 
 /** One page of the team's live rooms, ordered like the rooms list (by the rooms' creation). */
@@ -286,9 +289,13 @@ function liveRoomPageQuery(db: Executor, teamId: string, window: PageWindow, cur
 /** The live rooms page in one order, from the start or after a room: each shape prepared. */
 function liveRoomPagesIn(order: PageWindow['order']) {
   return {
-    first: prepared(3, (db, teamId: string, limit: number, offset: number) => liveRoomPageQuery(db, teamId, { limit, offset, order }, undefined)),
-    after: prepared(5, (db, teamId: string, limit: number, offset: number, createdAt: number, key: string) =>
-      liveRoomPageQuery(db, teamId, { limit, offset, order }, { createdAt, key }),
+    first: prepared(3, (db, teamId: string, limit: number, offset: number) => liveRoomPageQuery(db, teamId, { limit, offset, order }, undefined), {
+      planEachRun: true,
+    }),
+    after: prepared(
+      5,
+      (db, teamId: string, limit: number, offset: number, createdAt: number, key: string) => liveRoomPageQuery(db, teamId, { limit, offset, order }, { createdAt, key }),
+      { planEachRun: true },
     ),
   };
 }

@@ -48,7 +48,11 @@ export async function webhooksForTeam(db: Executor, teamId: string): Promise<Web
   return (await teamWebhooks(db, teamId)).rows;
 }
 
-const teamWebhooks = prepared(1, (db, teamId: string) => db.selectFrom('webhooks').selectAll().where('team_id', '=', teamId).orderBy('created_at', 'asc').orderBy('id', 'asc'));
+const teamWebhooks = prepared(
+  1,
+  (db, teamId: string) => db.selectFrom('webhooks').selectAll().where('team_id', '=', teamId).orderBy('created_at', 'asc').orderBy('id', 'asc'),
+  { planEachRun: true },
+);
 
 /** Takes the next `count` sequence numbers of a webhook; returns the first. */
 export async function takeSequences(db: Executor, webhookId: string, count: number): Promise<number> {
