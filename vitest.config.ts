@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-/** Tests that start servers through test/helpers/server.ts: they run once per backend. */
+/** Tests that start servers through test/helpers/server.ts, or a store of the run's backend: they run once per backend. */
 const MATRIX = [
+  'test/store/settle-delivery.test.ts',
   'test/api/**/*.test.ts',
   'test/webhooks/{delivery,webhooks-api,dispatcher-idle}.test.ts',
   'test/seed/**/*.test.ts',

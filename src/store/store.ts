@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Database } from './schema.js';
+import type { LeasedDelivery, SettledAttempt } from './repos/webhooks.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 
 export interface TransactionOptions {
@@ -31,6 +32,13 @@ export interface Store {
    * for everything, its one writer.
    */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Records a webhook delivery's attempt; when it settled (delivered, or given up), moves its
+   * webhook's head on and leases the webhook's next delivery if that is due, answering it with
+   * its target. One transaction (repos/webhooks.ts); in cluster mode one statement, as every
+   * round trip to the database is paid per delivery.
+   */
+  settleDelivery(attempt: SettledAttempt): Promise<LeasedDelivery | undefined>;
   /**
    * A number that moves whenever a commit may have changed what `db` reads, on any connection
    * or process; cheap to read. Undefined where the backend has no such number (PostgreSQL):

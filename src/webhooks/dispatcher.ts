@@ -4,14 +4,14 @@ import type { Clock } from '../domain/clock.js';
 import type { Store } from '../store/store.js';
 import {
   claimDelivery,
-  claimNextDelivery,
   dueHeads,
   findDeliveryTarget,
   nextDueTime,
   pruneSettled,
-  recordAttempt,
+  type AttemptOutcome,
   type DeliveryRow,
   type DeliveryTarget,
+  type LeasedDelivery,
 } from '../store/repos/webhooks.js';
 import { signatureHeader } from './signature.js';
 
@@ -124,7 +124,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
    * One attempt to `target`, read just before (with the claim of the delivery), recorded;
    * answers the webhook's next delivery, already claimed, with its target, when it may go at once.
    */
-  async function attemptDelivery(delivery: DeliveryRow, target: DeliveryTarget): Promise<{ delivery: DeliveryRow; target: DeliveryTarget } | undefined> {
+  async function attemptDelivery(delivery: DeliveryRow, target: DeliveryTarget): Promise<LeasedDelivery | undefined> {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'roomline-webhooks',
@@ -156,8 +156,8 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     const delivered = statusCode !== null && statusCode >= 200 && statusCode < 300;
     if (!delivered && error === null) error = `HTTP ${statusCode}`;
     const givenUp = !delivered && now - delivery.queued_at >= options.giveUpAfterMs;
-    const outcome = {
-      status: delivered ? ('delivered' as const) : givenUp ? ('failed' as const) : ('pending' as const),
+    const outcome: AttemptOutcome = {
+      status: delivered ? 'delivered' : givenUp ? 'failed' : 'pending',
       attempts,
       next_attempt_at: delivered || givenUp ? now : now + retryDelay(attempts),
       last_status_code: statusCode,
@@ -165,11 +165,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
       last_attempt_at: now,
       delivered_at: delivered ? now : null,
     };
-    const next = await store.transaction(async function settle(trx) {
-      await recordAttempt(trx, delivery, outcome);
-      if (outcome.status === 'pending' || stopped) return undefined;
-      return claimNextDelivery(trx, delivery.webhook_id, delivery.sequence, now, now + leaseMs);
-    });
+    const next = await store.settleDelivery({ delivery, outcome, next: stopped ? undefined : { now, until: now + leaseMs } });
     if (!delivered) {
       logger.info({ delivery: delivery.id, webhook: delivery.webhook_id, attempts, status: statusCode, error, givenUp }, 'webhook attempt failed');
     }

@@ -7,6 +7,7 @@ import { createGroupCommit } from '../group-commit.js';
 import { migrateToLatest } from '../migrate.js';
 import { planMayBeKept } from '../repos/prepared.js';
 import { namedStatementPool } from './named-statements.js';
+import { settleDeliveryInOneStatement } from './settle-delivery.js';
 
 // bigint columns hold epoch milliseconds and counters, all well inside Number's exact range:
 // read them as numbers so rows look the same as SQLite's.
@@ -31,14 +32,16 @@ export async function openPostgresStore(options: PostgresStoreOptions, logger: L
   if (applied.length > 0) logger.info({ migrations: applied }, 'store migrated');
   const target = new URL(databaseUrl);
   const groupCommit = createGroupCommit(db);
+  function transaction<T>(work: (trx: Transaction<Database>) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    // Without a lane, transactions run side by side on the pool.
+    return options?.lane === undefined ? db.transaction().execute(work) : groupCommit(options.lane, work);
+  }
 
   return {
     kind: 'postgres',
     db,
-    transaction<T>(work: (trx: Transaction<Database>) => Promise<T>, options?: TransactionOptions): Promise<T> {
-      // Without a lane, transactions run side by side on the pool.
-      return options?.lane === undefined ? db.transaction().execute(work) : groupCommit(options.lane, work);
-    },
+    transaction,
+    settleDelivery: settleDeliveryInOneStatement(db, { transaction }),
     // PostgreSQL has no cheap, exact "nothing was committed since" number for a reader.
     dataVersion: () => undefined,
     async ping() {

@@ -1,4 +1,4 @@
-import type { Executor } from '../store.js';
+import type { Executor, Store } from '../store.js';
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { Database, WebhookDeliveryTable, WebhookTable } from '../schema.js';
 import { prepared, preparedList, rowShape } from './prepared.js';
@@ -160,13 +160,18 @@ const claimRow = prepared(3, (db, until: number, deliveryId: string, now: number
  * the same query, so the next attempt needs no lookups of its own. Undefined when there is
  * none to take (or its webhook is gone).
  */
-export async function claimNextDelivery(db: Executor, webhookId: string, sequence: number, now: number, until: number): Promise<{ delivery: DeliveryRow; target: DeliveryTarget } | undefined> {
+export async function claimNextDelivery(db: Executor, webhookId: string, sequence: number, now: number, until: number): Promise<LeasedDelivery | undefined> {
   const [row] = (await deliveryWithTargetAt(db, webhookId, sequence + 1)).rows;
   if (row === undefined || row.status !== 'pending' || row.next_attempt_at > now) return undefined;
   if (row.claimed_until !== null && row.claimed_until >= now) return undefined;
   if (!(await claimDelivery(db, row.id, now, until))) return undefined;
+  return leasedDelivery({ ...row, claimed_until: until });
+}
+
+/** A delivery row read together with its webhook's endpoint and header and its team's key, split in two. */
+export function leasedDelivery(row: DeliveryRow & DeliveryTarget): LeasedDelivery {
   const { endpoint, authorization_header, signing_key, ...delivery } = row;
-  return { delivery: { ...delivery, claimed_until: until }, target: { endpoint, authorization_header, signing_key } };
+  return { delivery, target: { endpoint, authorization_header, signing_key } };
 }
 
 const deliveryWithTargetAt = prepared(2, (db, webhookId: string, sequence: number) =>
@@ -180,12 +185,37 @@ const deliveryWithTargetAt = prepared(2, (db, webhookId: string, sequence: numbe
     .where('d.sequence', '=', sequence),
 );
 
+/** What one attempt did to its delivery. */
+export type AttemptOutcome = Pick<DeliveryRow, 'status' | 'attempts' | 'next_attempt_at' | 'last_status_code' | 'last_error' | 'last_attempt_at' | 'delivered_at'>;
+
+/** A delivery leased to a sender, with where it goes. */
+export interface LeasedDelivery {
+  delivery: DeliveryRow;
+  target: DeliveryTarget;
+}
+
+/** An attempt to record, as its sender saw it end (Store.settleDelivery). */
+export interface SettledAttempt {
+  delivery: Pick<DeliveryRow, 'id' | 'webhook_id' | 'sequence'>;
+  outcome: AttemptOutcome;
+  /** Lease the webhook's next delivery until `until`, when it is due at `now`; absent when the sender stops after this one. */
+  next?: { now: number; until: number };
+}
+
+/**
+ * Store.settleDelivery as a transaction of the statements below: embedded mode's, where each
+ * statement is a call into SQLite, and every backend's for an attempt that did not settle.
+ */
+export function settleInTransaction(store: Pick<Store, 'transaction'>, attempt: SettledAttempt): Promise<LeasedDelivery | undefined> {
+  return store.transaction(async function settle(trx) {
+    await recordAttempt(trx, attempt.delivery, attempt.outcome);
+    if (attempt.outcome.status === 'pending' || attempt.next === undefined) return undefined;
+    return claimNextDelivery(trx, attempt.delivery.webhook_id, attempt.delivery.sequence, attempt.next.now, attempt.next.until);
+  });
+}
+
 /** Records one attempt; a settled delivery (delivered or given up) moves its webhook's head on. Run it in a transaction. */
-export async function recordAttempt(
-  db: Executor,
-  delivery: Pick<DeliveryRow, 'id' | 'webhook_id' | 'sequence'>,
-  outcome: Pick<DeliveryRow, 'status' | 'attempts' | 'next_attempt_at' | 'last_status_code' | 'last_error' | 'last_attempt_at' | 'delivered_at'>,
-): Promise<void> {
+export async function recordAttempt(db: Executor, delivery: Pick<DeliveryRow, 'id' | 'webhook_id' | 'sequence'>, outcome: AttemptOutcome): Promise<void> {
   await recordOutcome(db, outcome.status, outcome.attempts, outcome.next_attempt_at, outcome.last_status_code, outcome.last_error, outcome.last_attempt_at, outcome.delivered_at, delivery.id);
   if (outcome.status === 'pending') return;
   await moveHead(db, delivery.sequence, delivery.webhook_id, delivery.sequence - 1);

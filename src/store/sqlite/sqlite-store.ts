@@ -8,6 +8,7 @@ import type { Store } from '../store.js';
 import { migrateToLatest } from '../migrate.js';
 import { startCheckpointer } from './checkpointer.js';
 import { createGroupCommit } from '../group-commit.js';
+import { settleInTransaction } from '../repos/webhooks.js';
 import { withStatementCache } from './statement-cache.js';
 
 /** How often the WAL is copied back into the database file. */
@@ -57,11 +58,14 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
   const dataVersion = reader?.prepare('pragma data_version').pluck();
 
   const groupCommit = createGroupCommit(writeDb);
+  // One writer: every transaction is in the same lane.
+  const transaction: Store['transaction'] = (work) => groupCommit('writer', work);
   return {
     kind: 'sqlite',
     db: readDb,
-    // One writer: every transaction is in the same lane.
-    transaction: (work) => groupCommit('writer', work),
+    transaction,
+    // Each statement is a call into SQLite: the settle's transaction costs no round trips.
+    settleDelivery: (attempt) => settleInTransaction({ transaction }, attempt),
     dataVersion: () => (dataVersion === undefined ? undefined : (dataVersion.get() as number)),
     async ping() {
       writer.prepare('select 1').get();
