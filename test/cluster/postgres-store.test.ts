@@ -1,8 +1,13 @@
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type BackendInstance } from '../helpers/backend.js';
+import { namedStatementPool, PLAN_LIFETIME_MS } from '../../src/store/postgres/named-statements.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { settleDeliveryInOneStatement } from '../../src/store/postgres/settle-delivery.js';
+import type { Database } from '../../src/store/schema.js';
+import { insertDeliveries, insertWebhook, takeSequences, type AttemptOutcome, type DeliveryRow } from '../../src/store/repos/webhooks.js';
 import { tombstonedCallIds } from '../../src/store/repos/roster.js';
 import { findTeamById } from '../../src/store/repos/teams.js';
 import type { Store } from '../../src/store/store.js';
@@ -106,6 +111,126 @@ describe('cluster store', () => {
       expect(await preparedAfterLookups(unprepared)).toEqual([]);
     } finally {
       await unprepared.close();
+    }
+  });
+
+  /** A webhook of team `team` with three queued deliveries, the first leased. */
+  async function webhookWithThreeDeliveries(team: string, webhookId: string): Promise<DeliveryRow[]> {
+    await store.transaction((trx) => trx.insertInto('teams').values(teamRow(team)).onConflict((oc) => oc.doNothing()).execute());
+    return store.transaction(async (trx) => {
+      await insertWebhook(trx, { id: webhookId, team_id: team, name: null, endpoint: 'http://127.0.0.1:9/hook', authorization_header: null, events: '[]', created_at: 0, updated_at: 0 });
+      const from = await takeSequences(trx, webhookId, 3);
+      const rows: DeliveryRow[] = [0, 1, 2].map((n) => ({
+        id: `${webhookId}-${from + n}`,
+        webhook_id: webhookId,
+        team_id: team,
+        event_id: `event-${n}`,
+        event: 'participant_joined',
+        sequence: from + n,
+        payload: '{}',
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: 0,
+        claimed_until: n === 0 ? 5_000 : null,
+        last_status_code: null,
+        last_error: null,
+        last_attempt_at: null,
+        delivered_at: null,
+        created_at: 0,
+        queued_at: 0,
+      }));
+      await insertDeliveries(trx, rows);
+      return rows;
+    });
+  }
+  const delivered: AttemptOutcome = { status: 'delivered', attempts: 1, next_attempt_at: 1_000, last_status_code: 204, last_error: null, last_attempt_at: 1_000, delivered_at: 1_000 };
+
+  it('settles a delivery and leases the next in one statement', async () => {
+    const [first] = await webhookWithThreeDeliveries('settle-team', 'settle-one');
+    const statements: string[] = [];
+    const pool = new pg.Pool({ connectionString: backend.env.DATABASE_URL!, max: 1 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: (event) => void statements.push(event.query.sql) });
+    try {
+      const settle = settleDeliveryInOneStatement(db, { transaction: (work) => db.transaction().execute(work) });
+      const next = await settle({ delivery: first!, outcome: delivered, next: { now: 1_000, until: 16_000 } });
+      expect(next?.delivery).toMatchObject({ id: 'settle-one-2', claimed_until: 16_000 });
+      expect(statements).toHaveLength(1);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('settles a delivery while its webhook is being deleted, without a deadlock', async () => {
+    const [first, second] = await webhookWithThreeDeliveries('settle-team', 'settle-deleted');
+    const waitingForLocks = async () =>
+      Number((await sql<{ n: number }>`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(store.db)).rows[0]!.n);
+    // The deletion takes the deliveries in sequence order, as the webhook's deletion does; the
+    // settle starts once it holds the first, and the deletion takes the next once the settle waits.
+    let holdingFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (holdingFirst = resolve));
+    const deleting = store.transaction(async (trx) => {
+      await trx.deleteFrom('webhook_deliveries').where('id', '=', first!.id).execute();
+      holdingFirst();
+      const deadline = Date.now() + 10_000;
+      while ((await waitingForLocks()) === 0) {
+        if (Date.now() > deadline) throw new Error('the settle never waited for the deletion');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await trx.deleteFrom('webhook_deliveries').where('id', '=', second!.id).execute();
+      await trx.deleteFrom('webhooks').where('id', '=', 'settle-deleted').execute();
+    });
+    await firstHeld;
+    const settling = store.settleDelivery({ delivery: first!, outcome: delivered, next: { now: 1_000, until: 16_000 } });
+    const [deleted, settled] = await Promise.allSettled([deleting, settling]);
+    expect(deleted.status).toBe('fulfilled');
+    expect(settled).toEqual({ status: 'fulfilled', value: undefined });
+  });
+
+  it('makes a kept plan again after a while, for the table as it has grown', async () => {
+    await store.transaction(async (trx) => {
+      await sql`create table plan_probe (id text primary key, note text) with (autovacuum_enabled = false)`.execute(trx);
+      await sql`insert into plan_probe values ('only', 'x')`.execute(trx);
+    });
+    await sql`analyze plan_probe`.execute(store.db);
+    let clock = 0;
+    const pool = new pg.Pool({ connectionString: backend.env.DATABASE_URL!, max: 1 });
+    const db = new Kysely<{ plan_probe: { id: string; note: string } }>({ dialect: new PostgresDialect({ pool: namedStatementPool(pool, () => true, () => clock) }) });
+    const lookUp = (on: Kysely<{ plan_probe: { id: string; note: string } }> = db) => on.selectFrom('plan_probe').select('note').where('id', '=', 'only').execute();
+    // The plan a look-up by the key runs with, as its connection keeps it.
+    const keptPlan = () =>
+      db.connection().execute(async (connection) => {
+        await lookUp(connection);
+        const [prepared] = (await sql<{ name: string }>`select name from pg_prepared_statements where statement like '%plan_probe%'`.execute(connection)).rows;
+        const { rows } = await sql<{ 'QUERY PLAN': string }>`explain execute ${sql.raw(prepared!.name)}('only')`.execute(connection);
+        return rows.map((row) => row['QUERY PLAN']).join('\n');
+      });
+    try {
+      for (let run = 0; run < 8; run++) await lookUp();
+      // Made for one row, the kept plan scans the table.
+      expect(await keptPlan()).toContain('Seq Scan');
+      await sql`insert into plan_probe select 'row-' || n, 'x' from generate_series(1, 20000) n`.execute(db);
+      expect(await keptPlan()).toContain('Seq Scan');
+      clock += PLAN_LIFETIME_MS;
+      for (let run = 0; run < 8; run++) await lookUp();
+      expect(await keptPlan()).toContain('Index Scan');
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('closes a connection whose prepared statement can no longer run, and goes on with a fresh one', async () => {
+    const pool = new pg.Pool({ connectionString: backend.env.DATABASE_URL!, max: 1 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namedStatementPool(pool, () => true) }) });
+    const lookUp = () => db.selectFrom('teams').selectAll().where('id', '=', 'lane-00').execute();
+    try {
+      await lookUp();
+      // Another session changes the table under the kept `select *`: PostgreSQL refuses the statement (0A000).
+      await sql`alter table teams add column probe_column text`.execute(store.db);
+      await expect(lookUp()).rejects.toMatchObject({ code: '0A000' });
+      expect(await lookUp()).toHaveLength(1);
+    } finally {
+      await sql`alter table teams drop column probe_column`.execute(store.db);
+      await db.destroy();
     }
   });
 });

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, DeliveryStatus } from '../schema.js';
 import type { Store } from '../store.js';
 import { prepared } from '../repos/prepared.js';
@@ -37,9 +37,13 @@ export function settleDeliveryInOneStatement(db: Kysely<Database>, store: Pick<S
   };
 }
 
-// Every CTE that writes runs to completion whether or not the query reads it; all three see
-// the statement's one snapshot. The lease is taken on another row (the next sequence), and
-// waits for any other sender's lock on it like the transaction's own UPDATE did.
+// Every CTE that writes runs to completion whether or not the query reads it, but one the query
+// does not read runs last; all three see the statement's one snapshot. The lease reads the
+// other two first, so the rows are locked in the transaction's order, the settled delivery
+// before the next: a webhook's deletion, which deletes its deliveries in sequence order, would
+// otherwise hold the first while this statement held the next, and one of them would fail as a
+// deadlock. The lease is taken on another row (the next sequence), and waits for any other
+// sender's lock on it like the transaction's own UPDATE did.
 const settleAndLeaseNext = prepared(
   14,
   (
@@ -88,6 +92,8 @@ const settleAndLeaseNext = prepared(
           .where('status', '=', 'pending')
           .where('next_attempt_at', '<=', now)
           .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+          // Always true: it makes the two writes above run (and lock) before this one.
+          .where(sql<boolean>`(select count(*) from settled) + (select count(*) from head) >= 0`)
           .returningAll(),
       )
       .selectFrom('leased as d')

@@ -14,9 +14,11 @@ interface Plan<R> {
  * by a unique key (or a list of one), and multi-row inserts. A database that can keep a
  * statement's plan (PostgreSQL's named statements, store/postgres/named-statements.ts) keeps
  * these and no others. Planning was most of what PostgreSQL spent on a webhook's settle (0.48
- * of 0.72 ms); but a kept plan is made once, and for a list of a hundred keys one made while
- * its table was small went on scanning the table as it grew (a tombstone check of 100 calls,
- * 2 → 18 ms), where a plan made for each run follows the table.
+ * of 0.72 ms). A kept plan is made for the table as it was: for a list of a hundred keys one
+ * made while its table was small went on scanning the table as it grew (a tombstone check of
+ * 100 calls, 2 → 18 ms), where a plan made for each run follows the table. Even a look-up by a
+ * unique key is planned as a scan while its table is nearly empty, so kept plans are dropped
+ * every few seconds (PLAN_LIFETIME_MS) and made again for the table as it has grown.
  */
 const keptPlans = new Set<string>();
 
