@@ -126,4 +126,19 @@ describe('settling a webhook delivery', () => {
     ]);
     expect(await head()).toBe(1);
   });
+
+  it('goes on to the next delivery after one given up, and leases nothing after the last', async () => {
+    const givenUp: AttemptOutcome = { ...delivered, status: 'failed', last_status_code: 500, last_error: 'HTTP 500', delivered_at: null };
+    const second = await store.settleDelivery({ delivery: first, outcome: givenUp, next: { now: 1_000, until: 16_000 } });
+    expect(second?.delivery).toMatchObject({ sequence: 2, claimed_until: 16_000 });
+    const third = await store.settleDelivery({ delivery: second!.delivery, outcome: delivered, next: { now: 1_000, until: 16_000 } });
+    expect(third?.delivery).toMatchObject({ sequence: 3, claimed_until: 16_000 });
+    expect(await store.settleDelivery({ delivery: third!.delivery, outcome: delivered, next: { now: 1_000, until: 16_000 } })).toBeUndefined();
+    expect((await rows()).map((row) => [row.status, row.claimed_until])).toEqual([
+      ['failed', null],
+      ['delivered', null],
+      ['delivered', null],
+    ]);
+    expect(await head()).toBe(3);
+  });
 });
