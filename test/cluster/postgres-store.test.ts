@@ -3,6 +3,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type BackendInstance } from '../helpers/backend.js';
+import { queuedDelivery } from '../helpers/deliveries.js';
 import { namedStatementPool, PLAN_LIFETIME_MS } from '../../src/store/postgres/named-statements.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { settleDeliveryInOneStatement } from '../../src/store/postgres/settle-delivery.js';
@@ -120,25 +121,7 @@ describe('cluster store', () => {
     return store.transaction(async (trx) => {
       await insertWebhook(trx, { id: webhookId, team_id: team, name: null, endpoint: 'http://127.0.0.1:9/hook', authorization_header: null, events: '[]', created_at: 0, updated_at: 0 });
       const from = await takeSequences(trx, webhookId, 3);
-      const rows: DeliveryRow[] = [0, 1, 2].map((n) => ({
-        id: `${webhookId}-${from + n}`,
-        webhook_id: webhookId,
-        team_id: team,
-        event_id: `event-${n}`,
-        event: 'participant_joined',
-        sequence: from + n,
-        payload: '{}',
-        status: 'pending',
-        attempts: 0,
-        next_attempt_at: 0,
-        claimed_until: n === 0 ? 5_000 : null,
-        last_status_code: null,
-        last_error: null,
-        last_attempt_at: null,
-        delivered_at: null,
-        created_at: 0,
-        queued_at: 0,
-      }));
+      const rows = [0, 1, 2].map((n) => queuedDelivery({ id: `${webhookId}-${from + n}`, webhook_id: webhookId, team_id: team, sequence: from + n, claimed_until: n === 0 ? 5_000 : null }));
       await insertDeliveries(trx, rows);
       return rows;
     });

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { insertDeliveries, insertWebhook, takeSequences, type AttemptOutcome, type DeliveryRow } from '../../src/store/repos/webhooks.js';
 import { createStore, type Store } from '../../src/store/store.js';
 import { createBackend, type BackendInstance } from '../helpers/backend.js';
+import { queuedDelivery } from '../helpers/deliveries.js';
 
 /**
  * Store.settleDelivery, on the backend of this run (cluster mode writes it as one statement,
@@ -47,25 +48,7 @@ describe('settling a webhook delivery', () => {
   });
 
   function delivery(id: string, sequence: number, claimedUntil: number | null): DeliveryRow {
-    return {
-      id,
-      webhook_id: webhookId,
-      team_id: 't',
-      event_id: `event-${sequence}`,
-      event: 'participant_joined',
-      sequence,
-      payload: `{"n":${sequence}}`,
-      status: 'pending',
-      attempts: 0,
-      next_attempt_at: 0,
-      claimed_until: claimedUntil,
-      last_status_code: null,
-      last_error: null,
-      last_attempt_at: null,
-      delivered_at: null,
-      created_at: 0,
-      queued_at: 0,
-    };
+    return queuedDelivery({ id, webhook_id: webhookId, team_id: 't', sequence, claimed_until: claimedUntil });
   }
 
   const delivered: AttemptOutcome = { status: 'delivered', attempts: 1, next_attempt_at: 1_000, last_status_code: 204, last_error: null, last_attempt_at: 1_000, delivered_at: 1_000 };

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, DeliveryStatus } from '../schema.js';
 import type { Store } from '../store.js';
 import { prepared } from '../repos/prepared.js';
-import { leasedDelivery, settleInTransaction, type LeasedDelivery, type SettledAttempt } from '../repos/webhooks.js';
+import { headUpdate, leasedDelivery, outcomeUpdate, settleInTransaction, type LeasedDelivery, type SettledAttempt } from '../repos/webhooks.js';
 
 /**
  * Store.settleDelivery for PostgreSQL: a settled attempt, the head moved on and the next
@@ -64,25 +64,15 @@ const settleAndLeaseNext = prepared(
     until: number,
   ) =>
     db
-      .with('settled', (qb) =>
-        qb
-          .updateTable('webhook_deliveries')
-          .set({
-            status,
-            attempts,
-            next_attempt_at: nextAttemptAt,
-            last_status_code: lastStatusCode,
-            last_error: lastError,
-            last_attempt_at: lastAttemptAt,
-            delivered_at: deliveredAt,
-            claimed_until: null,
-          })
-          .where('id', '=', deliveryId)
-          .returning('id'),
+      // Built on `db`: the same builders as the transaction's statements (repos/webhooks.ts).
+      .with('settled', () =>
+        outcomeUpdate(
+          db,
+          { status, attempts, next_attempt_at: nextAttemptAt, last_status_code: lastStatusCode, last_error: lastError, last_attempt_at: lastAttemptAt, delivered_at: deliveredAt },
+          deliveryId,
+        ).returning('id'),
       )
-      .with('head', (qb) =>
-        qb.updateTable('webhook_heads').set({ settled_through: sequence }).where('webhook_id', '=', webhookId).where('settled_through', '=', previous).returning('webhook_id'),
-      )
+      .with('head', () => headUpdate(db, sequence, webhookId, previous).returning('webhook_id'))
       .with('leased', (qb) =>
         qb
           .updateTable('webhook_deliveries')

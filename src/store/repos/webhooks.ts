@@ -1,5 +1,5 @@
 import type { Executor, Store } from '../store.js';
-import { sql, type ExpressionBuilder } from 'kysely';
+import { sql, type ExpressionBuilder, type QueryCreator } from 'kysely';
 import type { Database, WebhookDeliveryTable, WebhookTable } from '../schema.js';
 import { prepared, preparedList, rowShape } from './prepared.js';
 
@@ -235,24 +235,27 @@ const recordOutcome = prepared(
     deliveredAt: number | null,
     deliveryId: string,
   ) =>
-    db
-      .updateTable('webhook_deliveries')
-      .set({
-        status,
-        attempts,
-        next_attempt_at: nextAttemptAt,
-        last_status_code: lastStatusCode,
-        last_error: lastError,
-        last_attempt_at: lastAttemptAt,
-        delivered_at: deliveredAt,
-        claimed_until: null,
-      })
-      .where('id', '=', deliveryId),
+    outcomeUpdate(
+      db,
+      { status, attempts, next_attempt_at: nextAttemptAt, last_status_code: lastStatusCode, last_error: lastError, last_attempt_at: lastAttemptAt, delivered_at: deliveredAt },
+      deliveryId,
+    ),
 );
 
-const moveHead = prepared(3, (db, sequence: number, webhookId: string, previous: number) =>
-  db.updateTable('webhook_heads').set({ settled_through: sequence }).where('webhook_id', '=', webhookId).where('settled_through', '=', previous),
-);
+const moveHead = prepared(3, (db, sequence: number, webhookId: string, previous: number) => headUpdate(db, sequence, webhookId, previous));
+
+/** What an attempt writes on its delivery (its lease ends with it): alone, or in a larger statement (store/postgres/settle-delivery.ts). */
+export function outcomeUpdate(db: QueryCreator<Database>, outcome: AttemptOutcome, deliveryId: string) {
+  return db
+    .updateTable('webhook_deliveries')
+    .set({ ...outcome, claimed_until: null })
+    .where('id', '=', deliveryId);
+}
+
+/** Moves a webhook's head from `previous` to `sequence`; nothing when another sender moved it already. */
+export function headUpdate(db: QueryCreator<Database>, sequence: number, webhookId: string, previous: number) {
+  return db.updateTable('webhook_heads').set({ settled_through: sequence }).where('webhook_id', '=', webhookId).where('settled_through', '=', previous);
+}
 
 /**
  * The earliest time a queue's head may be taken, for the dispatcher's next wake-up: when its
