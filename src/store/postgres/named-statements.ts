@@ -55,7 +55,8 @@ export function namedStatementPool(pool: pg.Pool, mayKeepPlan: (sql: string) => 
     function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
     function query<R>(sqlOrCursor: string | PostgresCursor<R>, parameters?: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
       if (typeof sqlOrCursor !== 'string') return pgClient.query(sqlOrCursor as unknown as pg.Submittable) as unknown as PostgresCursor<R>;
-      const values = parameters === undefined ? [] : [...parameters];
+      // Kysely hands each query a fresh array of its own: passed on as it is.
+      const values = (parameters ?? []) as unknown[];
       // Statements without values (BEGIN, COMMIT, SAVEPOINT) go as simple queries: nothing to plan.
       const name = values.length > 0 ? nameOf(sqlOrCursor) : undefined;
       if (name === undefined) return pgClient.query(sqlOrCursor, values) as unknown as Promise<PostgresQueryResult<R>>;
