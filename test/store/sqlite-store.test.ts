@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
+import { sql } from 'kysely';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -106,5 +107,27 @@ describe('embedded store', () => {
     }
     expect(store.dataVersion()).not.toBe(afterOwn);
     expect(await teamIds()).toEqual(['mine', 'theirs']);
+  });
+
+  it('reads rows just as better-sqlite3 makes them: every column by name, in order, a repeated name taking the later value', async () => {
+    await store.transaction((trx) => trx.insertInto('teams').values([teamRow('row-a'), teamRow('row-b')]).execute());
+    const query = sql<Record<string, unknown>>`select id, created_at, null as absent, x'00ff' as bytes, id as twice, 7 as twice from teams order by id`;
+    const { rows } = await query.execute(store.db);
+    const direct = new BetterSqlite3(path.join(dataDir, 'roomline.db'), { readonly: true });
+    try {
+      const expected = direct.prepare(query.compile(store.db).sql).all();
+      expect(rows).toEqual(expected);
+      expect(rows.map((row) => Object.keys(row))).toEqual(expected.map((row) => Object.keys(row as object)));
+      expect(rows[0]).toEqual({ id: 'row-a', created_at: 1, absent: null, bytes: Buffer.from([0, 255]), twice: 7 });
+    } finally {
+      direct.close();
+    }
+    // Streamed reads make the same rows.
+    const streamed: unknown[] = [];
+    for await (const row of store.db.selectFrom('teams').select(['id', 'created_at']).orderBy('id').stream()) streamed.push(row);
+    expect(streamed).toEqual([
+      { id: 'row-a', created_at: 1 },
+      { id: 'row-b', created_at: 1 },
+    ]);
   });
 });
