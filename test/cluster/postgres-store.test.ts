@@ -6,7 +6,7 @@ import { createBackend, type BackendInstance } from '../helpers/backend.js';
 import { queuedDelivery } from '../helpers/deliveries.js';
 import { namedStatementPool, PLAN_LIFETIME_MS } from '../../src/store/postgres/named-statements.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
-import { settleDeliveryInOneStatement } from '../../src/store/postgres/settle-delivery.js';
+import { settleDeliveriesTogether } from '../../src/store/postgres/settle-delivery.js';
 import type { Database } from '../../src/store/schema.js';
 import { insertDeliveries, insertWebhook, takeSequences, type AttemptOutcome, type DeliveryRow } from '../../src/store/repos/webhooks.js';
 import { tombstonedCallIds } from '../../src/store/repos/roster.js';
@@ -128,19 +128,51 @@ describe('cluster store', () => {
   }
   const delivered: AttemptOutcome = { status: 'delivered', attempts: 1, next_attempt_at: 1_000, last_status_code: 204, last_error: null, last_attempt_at: 1_000, delivered_at: 1_000 };
 
-  it('settles a delivery and leases the next in one statement', async () => {
-    const [first] = await webhookWithThreeDeliveries('settle-team', 'settle-one');
+  /** settleDeliveriesTogether on a connection of its own, with every statement it sends. */
+  async function loggedSettle<T>(use: (settle: Store['settleDelivery'], statements: string[]) => Promise<T>): Promise<T> {
     const statements: string[] = [];
     const pool = new pg.Pool({ connectionString: backend.env.DATABASE_URL!, max: 1 });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: (event) => void statements.push(event.query.sql) });
     try {
-      const settle = settleDeliveryInOneStatement(db, { transaction: (work) => db.transaction().execute(work) });
-      const next = await settle({ delivery: first!, outcome: delivered, next: { now: 1_000, until: 16_000 } });
-      expect(next?.delivery).toMatchObject({ id: 'settle-one-2', claimed_until: 16_000 });
-      expect(statements).toHaveLength(1);
+      return await use(settleDeliveriesTogether(db, { transaction: (work) => db.transaction().execute(work) }), statements);
     } finally {
       await db.destroy();
     }
+  }
+
+  it('settles a delivery and leases the next in one statement', async () => {
+    const [first] = await webhookWithThreeDeliveries('settle-team', 'settle-one');
+    await loggedSettle(async (settle, statements) => {
+      const next = await settle({ delivery: first!, outcome: delivered, next: { now: 1_000, until: 16_000 } });
+      expect(next?.delivery).toMatchObject({ id: 'settle-one-2', claimed_until: 16_000 });
+      expect(statements).toHaveLength(1);
+    });
+  });
+
+  it('settles the attempts that end while a settle runs in one statement, each going on to its own next delivery', async () => {
+    const firsts = await Promise.all(['together-a', 'together-b', 'together-c'].map(async (id) => (await webhookWithThreeDeliveries('settle-team', id))[0]!));
+    await loggedSettle(async (settle, statements) => {
+      const settled = await Promise.all(firsts.map((first) => settle({ delivery: first, outcome: delivered, next: { now: 1_000, until: 16_000 } })));
+      expect(settled.map((next) => next?.delivery.id)).toEqual(['together-a-2', 'together-b-2', 'together-c-2']);
+      // The first went at once; the two that ended while it ran went together.
+      expect(statements).toHaveLength(2);
+    });
+  });
+
+  it('settles the attempts of a statement that failed again one by one, so only the failing one fails', async () => {
+    const firsts = await Promise.all(['alone-a', 'alone-b', 'alone-c'].map(async (id) => (await webhookWithThreeDeliveries('settle-team', id))[0]!));
+    // PostgreSQL refuses text with a NUL character: the statement carrying it fails as a whole.
+    const refused: AttemptOutcome = { ...delivered, status: 'failed', last_error: 'bad \u0000 text', delivered_at: null };
+    await loggedSettle(async (settle, statements) => {
+      const settled = await Promise.allSettled(
+        firsts.map((first, index) => settle({ delivery: first, outcome: index === 1 ? refused : delivered, next: { now: 1_000, until: 16_000 } })),
+      );
+      expect(settled.map((result) => (result.status === 'fulfilled' ? result.value?.delivery.id : 'rejected'))).toEqual(['alone-a-2', 'rejected', 'alone-c-2']);
+      // The first alone, the other two together, then each of those again alone.
+      expect(statements).toHaveLength(4);
+    });
+    const statuses = await store.db.selectFrom('webhook_deliveries').select('status').where('id', 'in', firsts.map((first) => first.id)).orderBy('id').execute();
+    expect(statuses.map((row) => row.status)).toEqual(['delivered', 'pending', 'delivered']);
   });
 
   it('settles a delivery while its webhook is being deleted, without a deadlock', async () => {

@@ -38,14 +38,19 @@ describe('settling a webhook delivery', () => {
   let first: DeliveryRow;
   beforeEach(async () => {
     webhookId = `w${++webhook}`;
-    first = await store.transaction(async (trx) => {
-      await insertWebhook(trx, { id: webhookId, team_id: 't', name: null, endpoint: 'http://127.0.0.1:9/hook', authorization_header: 'Bearer x', events: '[]', created_at: 0, updated_at: 0 });
-      const from = await takeSequences(trx, webhookId, 3);
-      const rows = [0, 1, 2].map((n) => delivery(`${webhookId}-d${from + n}`, from + n, n === 0 ? 5_000 : null));
+    first = await queueThree(webhookId);
+  });
+
+  /** Queues three deliveries for a new webhook `id`; answers the first, leased. */
+  function queueThree(id: string): Promise<DeliveryRow> {
+    return store.transaction(async (trx) => {
+      await insertWebhook(trx, { id, team_id: 't', name: null, endpoint: `http://127.0.0.1:9/${id}`, authorization_header: 'Bearer x', events: '[]', created_at: 0, updated_at: 0 });
+      const from = await takeSequences(trx, id, 3);
+      const rows = [0, 1, 2].map((n) => queuedDelivery({ id: `${id}-d${from + n}`, webhook_id: id, team_id: 't', sequence: from + n, claimed_until: n === 0 ? 5_000 : null }));
       await insertDeliveries(trx, rows);
       return rows[0]!;
     });
-  });
+  }
 
   function delivery(id: string, sequence: number, claimedUntil: number | null): DeliveryRow {
     return queuedDelivery({ id, webhook_id: webhookId, team_id: 't', sequence, claimed_until: claimedUntil });
@@ -60,7 +65,7 @@ describe('settling a webhook delivery', () => {
     const next = await store.settleDelivery({ delivery: first, outcome: delivered, next: { now: 1_000, until: 16_000 } });
     expect(next).toEqual({
       delivery: { ...delivery(`${webhookId}-d2`, 2, 16_000) },
-      target: { endpoint: 'http://127.0.0.1:9/hook', authorization_header: 'Bearer x', signing_key: 'team-key' },
+      target: { endpoint: `http://127.0.0.1:9/${webhookId}`, authorization_header: 'Bearer x', signing_key: 'team-key' },
     });
     expect(await rows()).toEqual([
       { sequence: 1, status: 'delivered', attempts: 1, claimed_until: null, last_status_code: 204 },
@@ -123,5 +128,24 @@ describe('settling a webhook delivery', () => {
       ['delivered', null],
     ]);
     expect(await head()).toBe(3);
+  });
+
+  it('settles attempts of several webhooks that end together, each going on to its own next delivery', async () => {
+    const others = [`${webhookId}-b`, `${webhookId}-c`];
+    const [second, third] = await Promise.all(others.map(queueThree));
+    // The third webhook's next delivery is another sender's: its attempt goes on to nothing.
+    await store.transaction((trx) => trx.updateTable('webhook_deliveries').set({ claimed_until: 9_000 }).where('id', '=', `${others[1]}-d2`).execute());
+    const settled = await Promise.all(
+      [first, second!, third!].map((attempted) => store.settleDelivery({ delivery: attempted, outcome: delivered, next: { now: 1_000, until: 16_000 } })),
+    );
+    expect(settled.map((next) => next && [next.delivery.id, next.delivery.claimed_until, next.target.endpoint])).toEqual([
+      [`${webhookId}-d2`, 16_000, `http://127.0.0.1:9/${webhookId}`],
+      [`${others[0]}-d2`, 16_000, `http://127.0.0.1:9/${others[0]}`],
+      undefined,
+    ]);
+    const statuses = await store.db.selectFrom('webhook_deliveries').select(['id', 'status']).where('webhook_id', 'in', [webhookId, ...others]).where('sequence', '=', 1).orderBy('id').execute();
+    expect(statuses.map((row) => row.status)).toEqual(['delivered', 'delivered', 'delivered']);
+    const heads = await store.db.selectFrom('webhook_heads').select('settled_through').where('webhook_id', 'in', [webhookId, ...others]).execute();
+    expect(heads.map((row) => row.settled_through)).toEqual([1, 1, 1]);
   });
 });

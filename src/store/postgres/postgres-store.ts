@@ -7,7 +7,7 @@ import { createGroupCommit } from '../group-commit.js';
 import { migrateToLatest } from '../migrate.js';
 import { planMayBeKept } from '../repos/prepared.js';
 import { namedStatementPool } from './named-statements.js';
-import { settleDeliveryInOneStatement } from './settle-delivery.js';
+import { settleDeliveriesTogether } from './settle-delivery.js';
 
 // bigint columns hold epoch milliseconds and counters, all well inside Number's exact range:
 // read them as numbers so rows look the same as SQLite's.
@@ -41,7 +41,7 @@ export async function openPostgresStore(options: PostgresStoreOptions, logger: L
     kind: 'postgres',
     db,
     transaction,
-    settleDelivery: settleDeliveryInOneStatement(db, { transaction }),
+    settleDelivery: settleDeliveriesTogether(db, { transaction }),
     // PostgreSQL has no cheap, exact "nothing was committed since" number for a reader.
     dataVersion: () => undefined,
     async ping() {

@@ -2,93 +2,178 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, DeliveryStatus } from '../schema.js';
 import type { Store } from '../store.js';
 import { prepared } from '../repos/prepared.js';
-import { headUpdate, leasedDelivery, outcomeUpdate, settleInTransaction, type LeasedDelivery, type SettledAttempt } from '../repos/webhooks.js';
+import { leasedDelivery, settleInTransaction, type DeliveryRow, type DeliveryTarget, type LeasedDelivery, type SettledAttempt } from '../repos/webhooks.js';
+
+/** A settle that goes on to the webhook's next delivery: the kind written as one statement. */
+type SettlingAttempt = SettledAttempt & { next: NonNullable<SettledAttempt['next']> };
+
+interface Waiting {
+  attempt: SettlingAttempt;
+  resolve: (next: LeasedDelivery | undefined) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The most attempts one statement settles; a node's senders (ROOMLINE_WEBHOOK_CONCURRENCY) rarely reach it. */
+const MAX_BATCH = 256;
 
 /**
- * Store.settleDelivery for PostgreSQL: a settled attempt, the head moved on and the next
- * delivery leased, in one statement. As a transaction (BEGIN, the outcome, the head, the next
- * delivery read, its lease, COMMIT) a settle was six round trips, and the pg driver's write
- * of each was most of what a node spent per delivery. The statements' writes are those of
- * settleInTransaction; a lone statement is a transaction of its own.
+ * Store.settleDelivery for PostgreSQL: settled attempts, their webhooks' heads moved on and
+ * each webhook's next delivery leased, in one statement. As a transaction (BEGIN, the outcome,
+ * the head, the next delivery read, its lease, COMMIT) a settle was six round trips, and the pg
+ * driver's write of each was most of what a node spent per delivery. One statement runs at a
+ * time: the senders whose attempts end while it runs are settled together in the next, so a
+ * node's twenty busy webhooks cost a few statements and commits, not twenty (B5 in
+ * docs/PERFORMANCE.md); an idle node's settle goes at once. The statement's writes are those
+ * of settleInTransaction, which records an attempt that does not go on to a next delivery.
  */
-export function settleDeliveryInOneStatement(db: Kysely<Database>, store: Pick<Store, 'transaction'>) {
-  return async function settleDelivery(attempt: SettledAttempt): Promise<LeasedDelivery | undefined> {
-    const { delivery, outcome, next } = attempt;
+export function settleDeliveriesTogether(db: Kysely<Database>, store: Pick<Store, 'transaction'>) {
+  const waiting: Waiting[] = [];
+  let settling = false;
+
+  async function settleWaiting(): Promise<void> {
+    settling = true;
+    try {
+      while (waiting.length > 0) await settleBatch(waiting.splice(0, MAX_BATCH));
+    } finally {
+      settling = false;
+    }
+  }
+
+  async function settleBatch(batch: Waiting[]): Promise<void> {
+    let leased: Map<string, LeasedDelivery>;
+    try {
+      leased = await settleAndLeaseNext(db, batch.map((item) => item.attempt));
+    } catch (error) {
+      if (batch.length === 1) return batch[0]!.reject(error);
+      // Each attempt's failure is its own (a text PostgreSQL refuses, a deadlock it broke by
+      // ending this statement): the attempts are settled again one by one.
+      for (const item of batch) await settleBatch([item]);
+      return;
+    }
+    for (const item of batch) item.resolve(leased.get(item.attempt.delivery.id));
+  }
+
+  return function settleDelivery(attempt: SettledAttempt): Promise<LeasedDelivery | undefined> {
+    const { outcome, next } = attempt;
     if (outcome.status === 'pending' || next === undefined) return settleInTransaction(store, attempt);
-    const { rows } = await settleAndLeaseNext(
-      db,
-      outcome.status,
-      outcome.attempts,
-      outcome.next_attempt_at,
-      outcome.last_status_code,
-      outcome.last_error,
-      outcome.last_attempt_at,
-      outcome.delivered_at,
-      delivery.id,
-      delivery.webhook_id,
-      delivery.sequence,
-      delivery.sequence - 1,
-      delivery.sequence + 1,
-      next.now,
-      next.until,
-    );
-    const [row] = rows;
-    return row === undefined ? undefined : leasedDelivery(row);
+    return new Promise((resolve, reject) => {
+      waiting.push({ attempt: { ...attempt, next }, resolve, reject });
+      if (!settling) void settleWaiting();
+    });
   };
 }
 
-// Every CTE that writes runs to completion whether or not the query reads it, but one the query
-// does not read runs last; all three see the statement's one snapshot. The lease reads the
-// other two first, so the rows are locked in the transaction's order, the settled delivery
-// before the next: a webhook's deletion, which deletes its deliveries in sequence order, would
-// otherwise hold the first while this statement held the next, and one of them would fail as a
-// deadlock. The lease is taken on another row (the next sequence), and waits for any other
+/** Settles the attempts (of distinct webhooks); answers each settled delivery's id with the next delivery it leased. */
+async function settleAndLeaseNext(db: Kysely<Database>, attempts: readonly SettlingAttempt[]): Promise<Map<string, LeasedDelivery>> {
+  const column = <T>(value: (attempt: SettlingAttempt) => T): T[] => attempts.map(value);
+  const { rows } = await settleAndLeaseStatement(
+    db,
+    column((a) => a.delivery.id),
+    column((a) => a.outcome.status),
+    column((a) => a.outcome.attempts),
+    column((a) => a.outcome.next_attempt_at),
+    column((a) => a.outcome.last_status_code),
+    column((a) => a.outcome.last_error),
+    column((a) => a.outcome.last_attempt_at),
+    column((a) => a.outcome.delivered_at),
+    column((a) => a.delivery.webhook_id),
+    column((a) => a.delivery.sequence),
+    column((a) => a.next.now),
+    column((a) => a.next.until),
+  );
+  return new Map(rows.map(({ settled_id, ...row }) => [settled_id, leasedDelivery(row)]));
+}
+
+// One row per attempt, its values from arrays of equal length: the statement's text is the same
+// for any number of attempts, so it is prepared once (PostgreSQL zips unnest calls of a select
+// list). Every CTE that writes runs to completion whether or not the query reads it, but one
+// the query does not read runs last; all three see the statement's one snapshot. The lease reads
+// the other two first, so each webhook's rows are locked in the transaction's order, the settled
+// delivery before the next: a webhook's deletion, which deletes its deliveries in sequence order,
+// would otherwise hold the first while this statement held the next, and one of them would fail
+// as a deadlock. The lease is taken on another row (the next sequence), and waits for any other
 // sender's lock on it like the transaction's own UPDATE did.
-const settleAndLeaseNext = prepared(
-  14,
+const settleAndLeaseStatement = prepared(
+  12,
   (
     db,
-    status: DeliveryStatus,
-    attempts: number,
-    nextAttemptAt: number,
-    lastStatusCode: number | null,
-    lastError: string | null,
-    lastAttemptAt: number | null,
-    deliveredAt: number | null,
-    deliveryId: string,
-    webhookId: string,
-    sequence: number,
-    previous: number,
-    nextSequence: number,
-    now: number,
-    until: number,
+    ids: string[],
+    statuses: DeliveryStatus[],
+    attempts: number[],
+    nextAttemptAts: number[],
+    lastStatusCodes: (number | null)[],
+    lastErrors: (string | null)[],
+    lastAttemptAts: (number | null)[],
+    deliveredAts: (number | null)[],
+    webhookIds: string[],
+    sequences: number[],
+    nows: number[],
+    untils: number[],
   ) =>
     db
-      // Built on `db`: the same builders as the transaction's statements (repos/webhooks.ts).
-      .with('settled', () =>
-        outcomeUpdate(
-          db,
-          { status, attempts, next_attempt_at: nextAttemptAt, last_status_code: lastStatusCode, last_error: lastError, last_attempt_at: lastAttemptAt, delivered_at: deliveredAt },
-          deliveryId,
-        ).returning('id'),
+      .with('attempt', (qb) =>
+        qb.selectNoFrom([
+          sql<string>`unnest(${ids}::text[])`.as('id'),
+          sql<DeliveryStatus>`unnest(${statuses}::text[])`.as('status'),
+          sql<number>`unnest(${attempts}::integer[])`.as('attempts'),
+          sql<number>`unnest(${nextAttemptAts}::bigint[])`.as('next_attempt_at'),
+          sql<number | null>`unnest(${lastStatusCodes}::integer[])`.as('last_status_code'),
+          sql<string | null>`unnest(${lastErrors}::text[])`.as('last_error'),
+          sql<number | null>`unnest(${lastAttemptAts}::bigint[])`.as('last_attempt_at'),
+          sql<number | null>`unnest(${deliveredAts}::bigint[])`.as('delivered_at'),
+          sql<string>`unnest(${webhookIds}::text[])`.as('webhook_id'),
+          sql<number>`unnest(${sequences}::bigint[])`.as('sequence'),
+          sql<number>`unnest(${nows}::bigint[])`.as('now'),
+          sql<number>`unnest(${untils}::bigint[])`.as('until'),
+        ]),
       )
-      .with('head', () => headUpdate(db, sequence, webhookId, previous).returning('webhook_id'))
+      .with('settled', (qb) =>
+        qb
+          .updateTable('webhook_deliveries as d')
+          .from('attempt as a')
+          .set((eb) => ({
+            status: eb.ref('a.status'),
+            attempts: eb.ref('a.attempts'),
+            next_attempt_at: eb.ref('a.next_attempt_at'),
+            last_status_code: eb.ref('a.last_status_code'),
+            last_error: eb.ref('a.last_error'),
+            last_attempt_at: eb.ref('a.last_attempt_at'),
+            delivered_at: eb.ref('a.delivered_at'),
+            // The sender's lease ends with its attempt.
+            claimed_until: null,
+          }))
+          .whereRef('d.id', '=', 'a.id')
+          .returning('d.id'),
+      )
+      .with('head', (qb) =>
+        // The head moves from the settled delivery's predecessor; not when another sender moved it already.
+        qb
+          .updateTable('webhook_heads as h')
+          .from('attempt as a')
+          .set((eb) => ({ settled_through: eb.ref('a.sequence') }))
+          .whereRef('h.webhook_id', '=', 'a.webhook_id')
+          .where((eb) => eb('h.settled_through', '=', eb('a.sequence', '-', 1)))
+          .returning('h.webhook_id'),
+      )
       .with('leased', (qb) =>
         qb
-          .updateTable('webhook_deliveries')
-          .set({ claimed_until: until })
-          .where('webhook_id', '=', webhookId)
-          .where('sequence', '=', nextSequence)
-          .where('status', '=', 'pending')
-          .where('next_attempt_at', '<=', now)
-          .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+          .updateTable('webhook_deliveries as d')
+          .from('attempt as a')
+          .set((eb) => ({ claimed_until: eb.ref('a.until') }))
+          .whereRef('d.webhook_id', '=', 'a.webhook_id')
+          .where((eb) => eb('d.sequence', '=', eb('a.sequence', '+', 1)))
+          .where('d.status', '=', 'pending')
+          .whereRef('d.next_attempt_at', '<=', 'a.now')
+          .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', eb.ref('a.now'))]))
           // Always true: it makes the two writes above run (and lock) before this one.
           .where(sql<boolean>`(select count(*) from settled) + (select count(*) from head) >= 0`)
-          .returningAll(),
+          .returningAll('d')
+          .returning('a.id as settled_id'),
       )
       .selectFrom('leased as d')
       .innerJoin('webhooks as w', 'w.id', 'd.webhook_id')
       .innerJoin('teams as t', 't.id', 'w.team_id')
       .selectAll('d')
-      .select(['w.endpoint', 'w.authorization_header', 't.developer_key as signing_key']),
+      .select(['w.endpoint', 'w.authorization_header', 't.developer_key as signing_key'])
+      .$castTo<DeliveryRow & DeliveryTarget & { settled_id: string }>(),
 );
