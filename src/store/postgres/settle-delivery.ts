@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, DeliveryStatus } from '../schema.js';
 import type { Store } from '../store.js';
 import { prepared } from '../repos/prepared.js';
-import { leasedDelivery, settleInTransaction, type DeliveryRow, type DeliveryTarget, type LeasedDelivery, type SettledAttempt } from '../repos/webhooks.js';
+import { headUpdate, leasedDelivery, outcomeUpdate, settleInTransaction, type DeliveryRow, type DeliveryTarget, type LeasedDelivery, type SettledAttempt } from '../repos/webhooks.js';
 
 /** A settle that goes on to the webhook's next delivery: the kind written as one statement. */
 type SettlingAttempt = SettledAttempt & { next: NonNullable<SettledAttempt['next']> };
@@ -42,7 +42,7 @@ export function settleDeliveriesTogether(db: Kysely<Database>, store: Pick<Store
   async function settleBatch(batch: Waiting[]): Promise<void> {
     let leased: Map<string, LeasedDelivery>;
     try {
-      leased = await settleAndLeaseNext(db, batch.map((item) => item.attempt));
+      leased = batch.length === 1 ? await settleOne(db, batch[0]!.attempt) : await settleMany(db, batch.map((item) => item.attempt));
     } catch (error) {
       if (batch.length === 1) return batch[0]!.reject(error);
       // Each attempt's failure is its own (a text PostgreSQL refuses, a deadlock it broke by
@@ -63,10 +63,32 @@ export function settleDeliveriesTogether(db: Kysely<Database>, store: Pick<Store
   };
 }
 
+/** Settles one attempt; answers its delivery's id with the next delivery it leased. */
+async function settleOne(db: Kysely<Database>, { delivery, outcome, next }: SettlingAttempt): Promise<Map<string, LeasedDelivery>> {
+  const { rows } = await settleOneStatement(
+    db,
+    outcome.status,
+    outcome.attempts,
+    outcome.next_attempt_at,
+    outcome.last_status_code,
+    outcome.last_error,
+    outcome.last_attempt_at,
+    outcome.delivered_at,
+    delivery.id,
+    delivery.webhook_id,
+    delivery.sequence,
+    delivery.sequence - 1,
+    delivery.sequence + 1,
+    next.now,
+    next.until,
+  );
+  return new Map(rows.map((row) => [delivery.id, leasedDelivery(row)]));
+}
+
 /** Settles the attempts (of distinct webhooks); answers each settled delivery's id with the next delivery it leased. */
-async function settleAndLeaseNext(db: Kysely<Database>, attempts: readonly SettlingAttempt[]): Promise<Map<string, LeasedDelivery>> {
+async function settleMany(db: Kysely<Database>, attempts: readonly SettlingAttempt[]): Promise<Map<string, LeasedDelivery>> {
   const column = <T>(value: (attempt: SettlingAttempt) => T): T[] => attempts.map(value);
-  const { rows } = await settleAndLeaseStatement(
+  const { rows } = await settleManyStatement(
     db,
     column((a) => a.delivery.id),
     column((a) => a.outcome.status),
@@ -84,16 +106,13 @@ async function settleAndLeaseNext(db: Kysely<Database>, attempts: readonly Settl
   return new Map(rows.map(({ settled_id, ...row }) => [settled_id, leasedDelivery(row)]));
 }
 
-// One row per attempt, its values from arrays of equal length: the statement's text is the same
-// for any number of attempts, so it is prepared once (PostgreSQL zips unnest calls of a select
-// list). Every CTE that writes runs to completion whether or not the query reads it, but one
-// the query does not read runs last; all three see the statement's one snapshot. The lease reads
-// the other two first, so each webhook's rows are locked in the transaction's order, the settled
-// delivery before the next: a webhook's deletion, which deletes its deliveries in sequence order,
-// would otherwise hold the first while this statement held the next, and one of them would fail
-// as a deadlock. The lease is taken on another row (the next sequence), and waits for any other
-// sender's lock on it like the transaction's own UPDATE did.
-const settleAndLeaseStatement = prepared(
+// The statement of settleOneStatement (below) for many attempts, one row each: their values
+// come as arrays of equal length, zipped by the unnest calls of a select list, so the text is
+// the same for any number. PostgreSQL plans it on each run (a kept plan cannot know how many
+// rows the arrays hold, and looks dearer than one made for them), once for the whole batch;
+// a lone attempt goes as settleOneStatement, whose plan is kept. Each webhook's rows are
+// locked in the same order as there, so a webhook's deletion cannot deadlock with it.
+const settleManyStatement = prepared(
   12,
   (
     db,
@@ -176,4 +195,53 @@ const settleAndLeaseStatement = prepared(
       .selectAll('d')
       .select(['w.endpoint', 'w.authorization_header', 't.developer_key as signing_key'])
       .$castTo<DeliveryRow & DeliveryTarget & { settled_id: string }>(),
+);
+
+const settleOneStatement = prepared(
+  14,
+  (
+    db,
+    status: DeliveryStatus,
+    attempts: number,
+    nextAttemptAt: number,
+    lastStatusCode: number | null,
+    lastError: string | null,
+    lastAttemptAt: number | null,
+    deliveredAt: number | null,
+    deliveryId: string,
+    webhookId: string,
+    sequence: number,
+    previous: number,
+    nextSequence: number,
+    now: number,
+    until: number,
+  ) =>
+    db
+      // Built on `db`: the same builders as the transaction's statements (repos/webhooks.ts).
+      .with('settled', () =>
+        outcomeUpdate(
+          db,
+          { status, attempts, next_attempt_at: nextAttemptAt, last_status_code: lastStatusCode, last_error: lastError, last_attempt_at: lastAttemptAt, delivered_at: deliveredAt },
+          deliveryId,
+        ).returning('id'),
+      )
+      .with('head', () => headUpdate(db, sequence, webhookId, previous).returning('webhook_id'))
+      .with('leased', (qb) =>
+        qb
+          .updateTable('webhook_deliveries')
+          .set({ claimed_until: until })
+          .where('webhook_id', '=', webhookId)
+          .where('sequence', '=', nextSequence)
+          .where('status', '=', 'pending')
+          .where('next_attempt_at', '<=', now)
+          .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+          // Always true: it makes the two writes above run (and lock) before this one.
+          .where(sql<boolean>`(select count(*) from settled) + (select count(*) from head) >= 0`)
+          .returningAll(),
+      )
+      .selectFrom('leased as d')
+      .innerJoin('webhooks as w', 'w.id', 'd.webhook_id')
+      .innerJoin('teams as t', 't.id', 'w.team_id')
+      .selectAll('d')
+      .select(['w.endpoint', 'w.authorization_header', 't.developer_key as signing_key']),
 );
