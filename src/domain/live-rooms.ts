@@ -13,6 +13,7 @@ import {
 import type { Executor } from '../store/store.js';
 import type { ChangeRunner } from './changes.js';
 import { liveParticipant, liveRoom, type LiveParticipant, type LiveRoom } from './participant-view.js';
+import { sharedReads } from './shared-reads.js';
 
 /** The DS list parameters of the all-rooms live endpoints. */
 export interface LiveRoomsQuery {
@@ -89,13 +90,15 @@ interface LiveRoomsPage<Participants> {
  * `/rooms/live` between changes costs a version read instead of a count and a hundred-room
  * join. A page is kept only when the version it was read under is still the current one once
  * it is read; pages of an older version are dropped together. Where the store has no version
- * (cluster mode) every read is a fresh one. Bounded by weight (rooms plus participants), least
+ * (cluster mode) every read is a fresh one, shared by the polls of one page that come while it
+ * runs (sharedReads). Bounded by weight (rooms plus participants), least
  * recently used out; the time-dependent fields are computed per request.
  */
 export class LiveRoomsCache {
   private readonly pages = new Map<string, { weight: number; page: LiveRoomsPage<unknown> | undefined }>();
   private version: number | undefined;
   private weight = 0;
+  private readonly fresh = sharedReads<LiveRoomsPage<unknown> | undefined>();
 
   constructor(
     private readonly db: Executor,
@@ -127,7 +130,7 @@ export class LiveRoomsCache {
 
   private async read<Participants>(key: string, load: () => Promise<LiveRoomsPage<Participants> | undefined>): Promise<LiveRoomsPage<Participants> | undefined> {
     const version = this.dataVersion();
-    if (version === undefined) return load();
+    if (version === undefined) return this.fresh(key, load) as Promise<LiveRoomsPage<Participants> | undefined>;
     if (version !== this.version) {
       this.pages.clear();
       this.weight = 0;

@@ -1,4 +1,4 @@
-import { findRoom, findRoomEntry, type RoomRow } from '../store/repos/rooms.js';
+import { findRoom, findRoomEntry, type RoomEntry, type RoomRow } from '../store/repos/rooms.js';
 import {
   insertTombstones,
   liveParticipantsByCallIds,
@@ -11,6 +11,7 @@ import { roomLane, type Change } from './changes.js';
 import type { CoreDeps } from './deps.js';
 import { liveRoomCount, LiveRoomsCache, LiveRosterCache, type LiveRoomList, type LiveRoomsQuery } from './live-rooms.js';
 import type { LiveParticipant, LiveRoom } from './participant-view.js';
+import { sharedReads } from './shared-reads.js';
 import { changeParticipants, joinParticipants, leaveParticipants, lockRosterRoom, type Newcomer, type ParticipantChange } from './roster-changes.js';
 
 /** A phone call as the bridge reports it (an item of `phone-participants/joined`). */
@@ -59,6 +60,9 @@ export function createRosterService(deps: CoreDeps): RosterService {
   const rosters = new LiveRosterCache();
   // Dashboards poll the team's live rooms; between commits each poll is a version read.
   const liveRooms = new LiveRoomsCache(store.db, () => store.dataVersion());
+  // Each read of a room's live state starts with the room: polls of one room together share it.
+  const roomEntries = sharedReads<RoomEntry | undefined>();
+  const roomEntry = (teamId: string, roomRef: string) => roomEntries(JSON.stringify([teamId, roomRef]), () => findRoomEntry(store.db, teamId, roomRef));
 
   /** Runs `work` as one change on the team's room, holding the room's lock; undefined when there is no such room. */
   function inRoom<T>(teamId: string, roomRef: string, work: (change: Change, room: RoomRow) => Promise<T>): Promise<T | undefined> {
@@ -146,12 +150,12 @@ export function createRosterService(deps: CoreDeps): RosterService {
     findRoom: (teamId, roomRef) => findRoom(store.db, teamId, roomRef),
 
     async liveRoom(teamId, roomRef) {
-      const room = await findRoomEntry(store.db, teamId, roomRef);
+      const room = await roomEntry(teamId, roomRef);
       return room === undefined ? undefined : liveRoomCount(store.db, room, clock.now());
     },
 
     async liveRoomParticipants(teamId, roomRef) {
-      const room = await findRoomEntry(store.db, teamId, roomRef);
+      const room = await roomEntry(teamId, roomRef);
       return room === undefined ? undefined : rosters.read(store.db, room, clock.now());
     },
 

@@ -3,6 +3,7 @@ import type { Store } from '../store/store.js';
 import { findTeamById, findTeamByKeyHash, insertTeam, listTeams, updateTeamKey, type TeamRow } from '../store/repos/teams.js';
 import { BUILTIN_ROLES } from './permissions.js';
 import type { Clock } from './clock.js';
+import { sharedReads } from './shared-reads.js';
 
 /** A team as the rest of roomline sees it. The developer key signs room tokens and webhooks. */
 export interface Team {
@@ -45,6 +46,9 @@ export interface TeamService {
 
 export function createTeamService(deps: { store: Store; clock: Clock }): TeamService {
   const { store, clock } = deps;
+  // Every API request's first read: a burst with one credential shares it (sharedReads).
+  const teamsByKeyHash = sharedReads<TeamRow | undefined>();
+  const teamsById = sharedReads<TeamRow | undefined>();
 
   async function create(input: { name: string; id?: string; developerKey?: string }): Promise<TeamCredentials> {
     const id = input.id ?? randomUUID();
@@ -102,12 +106,13 @@ export function createTeamService(deps: { store: Store; clock: Clock }): TeamSer
 
   async function authenticateKey(developerKey: string): Promise<Team | undefined> {
     const digest = hashKey(developerKey);
-    const row = await findTeamByKeyHash(store.db, digest);
+    const row = await teamsByKeyHash(digest, () => findTeamByKeyHash(store.db, digest));
     return row !== undefined && sameSecret(row.key_hash, digest) ? toTeam(row) : undefined;
   }
 
   async function authenticateTeamKey(teamId: string, developerKey: string): Promise<Team | undefined> {
-    const row = await findTeamById(store.db, teamId.toLowerCase());
+    const id = teamId.toLowerCase();
+    const row = await teamsById(id, () => findTeamById(store.db, id));
     // Hash even when the team is unknown, so a wrong team id costs the same time as a wrong key.
     const digest = hashKey(developerKey);
     if (row === undefined) return undefined;

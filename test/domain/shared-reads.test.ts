@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { sharedReads } from '../../src/domain/shared-reads.js';
+
+/** A source whose reads the test ends by hand: each read answers the value the source holds when it started. */
+function createSource() {
+  let value = 'first';
+  const reads: { key: string; end: () => void; fail: (error: Error) => void }[] = [];
+  function read(key: string): Promise<string> {
+    const seen = `${key}:${value}`;
+    return new Promise((resolve, reject) => reads.push({ key, end: () => resolve(seen), fail: reject }));
+  }
+  return {
+    reads,
+    read,
+    set: (next: string) => void (value = next),
+  };
+}
+
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('shared reads', () => {
+  it('answers the callers who came while a read ran with one next read, started when it ended', async () => {
+    const source = createSource();
+    const shared = sharedReads<string>();
+    const readShared = (key: string) => shared(key, () => source.read(key));
+    const first = readShared('k');
+    const during = [readShared('k'), readShared('k'), readShared('k')];
+    expect(source.reads).toHaveLength(1);
+
+    source.reads[0]!.end();
+    await settled();
+    expect(source.reads).toHaveLength(2);
+    source.reads[1]!.end();
+    expect(await first).toBe('k:first');
+    expect(await Promise.all(during)).toEqual(['k:first', 'k:first', 'k:first']);
+    expect(source.reads).toHaveLength(2);
+  });
+
+  it('never answers a caller with a read that started before it came', async () => {
+    const source = createSource();
+    const shared = sharedReads<string>();
+    const readShared = (key: string) => shared(key, () => source.read(key));
+    const before = readShared('k');
+    // The value changes (a key rotated) after the running read began and before the next caller.
+    source.set('rotated');
+    const after = readShared('k');
+    source.reads[0]!.end();
+    await settled();
+    source.reads[1]!.end();
+    expect(await before).toBe('k:first');
+    expect(await after).toBe('k:rotated');
+  });
+
+  it('reads each key on its own, and reads afresh once nothing runs', async () => {
+    const source = createSource();
+    const shared = sharedReads<string>();
+    const readShared = (key: string) => shared(key, () => source.read(key));
+    const a = readShared('a');
+    const b = readShared('b');
+    expect(source.reads.map((read) => read.key)).toEqual(['a', 'b']);
+    source.reads[0]!.end();
+    source.reads[1]!.end();
+    expect([await a, await b]).toEqual(['a:first', 'b:first']);
+
+    source.set('later');
+    const again = readShared('a');
+    expect(source.reads).toHaveLength(3);
+    source.reads[2]!.end();
+    expect(await again).toBe('a:later');
+  });
+
+  it('fails only the callers of a read that failed; those who came meanwhile get the next read', async () => {
+    const source = createSource();
+    const shared = sharedReads<string>();
+    const readShared = (key: string) => shared(key, () => source.read(key));
+    const failing = readShared('k');
+    const waiting = readShared('k');
+    source.reads[0]!.fail(new Error('connection lost'));
+    await expect(failing).rejects.toThrow('connection lost');
+    await settled();
+    source.reads[1]!.end();
+    expect(await waiting).toBe('k:first');
+  });
+});
