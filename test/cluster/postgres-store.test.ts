@@ -128,10 +128,10 @@ describe('cluster store', () => {
   }
   const delivered: AttemptOutcome = { status: 'delivered', attempts: 1, next_attempt_at: 1_000, last_status_code: 204, last_error: null, last_attempt_at: 1_000, delivered_at: 1_000 };
 
-  /** settleDeliveriesTogether on a connection of its own, with every statement it sends. */
+  /** settleDeliveriesTogether on a pool of its own (two connections), with every statement it sends. */
   async function loggedSettle<T>(use: (settle: Store['settleDelivery'], statements: string[]) => Promise<T>): Promise<T> {
     const statements: string[] = [];
-    const pool = new pg.Pool({ connectionString: backend.env.DATABASE_URL!, max: 1 });
+    const pool = new pg.Pool({ connectionString: backend.env.DATABASE_URL!, max: 2 });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: (event) => void statements.push(event.query.sql) });
     try {
       return await use(settleDeliveriesTogether(db, { transaction: (work) => db.transaction().execute(work) }), statements);
@@ -173,6 +173,79 @@ describe('cluster store', () => {
     });
     const statuses = await store.db.selectFrom('webhook_deliveries').select('status').where('id', 'in', firsts.map((first) => first.id)).orderBy('id').execute();
     expect(statuses.map((row) => row.status)).toEqual(['delivered', 'pending', 'delivered']);
+  });
+
+  it('never puts two attempts of one webhook in one statement', async () => {
+    const [a] = await webhookWithThreeDeliveries('settle-team', 'one-a');
+    const [b1, b2] = await webhookWithThreeDeliveries('settle-team', 'one-b');
+    await loggedSettle(async (settle, statements) => {
+      const settled = await Promise.all([a!, b1!, b2!].map((delivery) => settle({ delivery, outcome: delivered, next: { now: 1_000, until: 16_000 } })));
+      expect(settled.map((next) => next?.delivery.id)).toEqual(['one-a-2', 'one-b-2', 'one-b-3']);
+      // One statement would have seen the head before either moved it: the second would not move it on.
+      expect(statements).toHaveLength(3);
+    });
+    const head = await store.db.selectFrom('webhook_heads').select('settled_through').where('webhook_id', '=', 'one-b').executeTakeFirstOrThrow();
+    expect(head.settled_through).toBe(2);
+  });
+
+  it('passes over a next delivery another transaction holds, without waiting for it', async () => {
+    const firsts = await Promise.all(['held-a', 'held-b', 'held-c', 'held-d'].map(async (id) => (await webhookWithThreeDeliveries('settle-team', id))[0]!));
+    // Another node's claim, or the webhook's deletion, holds the next deliveries of a and d.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const holder = store.transaction(async (trx) => {
+      await sql`select id from webhook_deliveries where id in ('held-a-2', 'held-d-2') for update`.execute(trx);
+      holding();
+      await released;
+    });
+    await held;
+    try {
+      await loggedSettle(async (settle) => {
+        const settleFirst = (first: DeliveryRow) => settle({ delivery: first, outcome: delivered, next: { now: 1_000, until: 16_000 } });
+        // Alone (the one-attempt statement), then three together (the first alone, two together).
+        expect(await settleFirst(firsts[0]!)).toBeUndefined();
+        const together = await Promise.all(firsts.slice(1).map(settleFirst));
+        expect(together.map((next) => next?.delivery.id)).toEqual(['held-b-2', 'held-c-2', undefined]);
+      });
+    } finally {
+      release();
+      await holder;
+    }
+    const rows = await store.db.selectFrom('webhook_deliveries').select(['id', 'status', 'claimed_until']).where('webhook_id', 'in', ['held-a', 'held-d']).where('sequence', '<=', 2).orderBy('id').execute();
+    expect(rows).toEqual([
+      { id: 'held-a-1', status: 'delivered', claimed_until: null },
+      { id: 'held-a-2', status: 'pending', claimed_until: null },
+      { id: 'held-d-1', status: 'delivered', claimed_until: null },
+      { id: 'held-d-2', status: 'pending', claimed_until: null },
+    ]);
+  });
+
+  it('settles other webhooks while a statement waits for a lock, once it has waited a while', async () => {
+    const [waits] = await webhookWithThreeDeliveries('settle-team', 'patience-a');
+    const [goes] = await webhookWithThreeDeliveries('settle-team', 'patience-b');
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    // The delivery being settled is held (a webhook's deletion, say): its settle waits for it.
+    const holder = store.transaction(async (trx) => {
+      await sql`select id from webhook_deliveries where id = ${waits!.id} for update`.execute(trx);
+      holding();
+      await released;
+    });
+    await held;
+    await loggedSettle(async (settle) => {
+      const waiting = settle({ delivery: waits!, outcome: delivered, next: { now: 1_000, until: 16_000 } });
+      try {
+        expect((await settle({ delivery: goes!, outcome: delivered, next: { now: 1_000, until: 16_000 } }))?.delivery.id).toBe('patience-b-2');
+      } finally {
+        release();
+        await holder;
+      }
+      expect((await waiting)?.delivery.id).toBe('patience-a-2');
+    });
   });
 
   it('settles a delivery while its webhook is being deleted, without a deadlock', async () => {

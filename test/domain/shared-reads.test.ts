@@ -81,4 +81,20 @@ describe('shared reads', () => {
     source.reads[1]!.end();
     expect(await waiting).toBe('k:first');
   });
+
+  it('holds nobody back with a read that has run past its patience', async () => {
+    const source = createSource();
+    const shared = sharedReads<string>({ patienceMs: 20 });
+    const readShared = (key: string) => shared(key, () => source.read(key));
+    const stuck = readShared('k');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    source.set('later');
+    const after = readShared('k');
+    expect(source.reads).toHaveLength(2);
+    source.reads[1]!.end();
+    expect(await after).toBe('k:later');
+    // The stuck read still answers its own callers when it ends.
+    source.reads[0]!.end();
+    expect(await stuck).toBe('k:first');
+  });
 });

@@ -17,6 +17,14 @@ interface Waiting {
 const MAX_BATCH = 256;
 
 /**
+ * How long a running statement holds the next one back. A settle takes about a millisecond;
+ * one that waits far longer (a lock held by a webhook's deletion, a connection that went
+ * silent) no longer stops the node's other senders: the waiting attempts go in a statement of
+ * their own on another pooled connection.
+ */
+const PATIENCE_MS = 1_000;
+
+/**
  * Store.settleDelivery for PostgreSQL: settled attempts, their webhooks' heads moved on and
  * each webhook's next delivery leased, in one statement. As a transaction (BEGIN, the outcome,
  * the head, the next delivery read, its lease, COMMIT) a settle was six round trips, and the pg
@@ -28,15 +36,40 @@ const MAX_BATCH = 256;
  */
 export function settleDeliveriesTogether(db: Kysely<Database>, store: Pick<Store, 'transaction'>) {
   const waiting: Waiting[] = [];
-  let settling = false;
+  let running = 0;
+  let lastStart = 0;
 
-  async function settleWaiting(): Promise<void> {
-    settling = true;
-    try {
-      while (waiting.length > 0) await settleBatch(waiting.splice(0, MAX_BATCH));
-    } finally {
-      settling = false;
+  /** Starts the next statement, unless one started less than PATIENCE_MS ago is still running. */
+  function settleWaiting(): void {
+    if (waiting.length === 0 || (running > 0 && Date.now() - lastStart < PATIENCE_MS)) return;
+    const batch = takeBatch();
+    running += 1;
+    lastStart = Date.now();
+    // A statement that waits (a lock, a lost connection) holds the others back this long at most.
+    const patience = setTimeout(settleWaiting, PATIENCE_MS);
+    patience.unref();
+    void settleBatch(batch).finally(() => {
+      clearTimeout(patience);
+      running -= 1;
+      settleWaiting();
+    });
+  }
+
+  /** The waiting attempts in order, up to MAX_BATCH, one per webhook: a webhook's next attempt waits for the next statement. */
+  function takeBatch(): Waiting[] {
+    const batch: Waiting[] = [];
+    const webhooks = new Set<string>();
+    for (let index = 0; index < waiting.length && batch.length < MAX_BATCH; ) {
+      const item = waiting[index]!;
+      if (webhooks.has(item.attempt.delivery.webhook_id)) {
+        index += 1;
+        continue;
+      }
+      webhooks.add(item.attempt.delivery.webhook_id);
+      batch.push(item);
+      waiting.splice(index, 1);
     }
+    return batch;
   }
 
   async function settleBatch(batch: Waiting[]): Promise<void> {
@@ -44,8 +77,11 @@ export function settleDeliveriesTogether(db: Kysely<Database>, store: Pick<Store
     try {
       leased = batch.length === 1 ? await settleOne(db, batch[0]!.attempt) : await settleMany(db, batch.map((item) => item.attempt));
     } catch (error) {
-      if (batch.length === 1) return batch[0]!.reject(error);
-      // Each attempt's failure is its own (a text PostgreSQL refuses, a deadlock it broke by
+      if (batch.length === 1 || !mayBeOneAttempts(error)) {
+        for (const item of batch) item.reject(error);
+        return;
+      }
+      // One attempt's failure is its own (a text PostgreSQL refuses, a deadlock it broke by
       // ending this statement): the attempts are settled again one by one.
       for (const item of batch) await settleBatch([item]);
       return;
@@ -58,9 +94,20 @@ export function settleDeliveriesTogether(db: Kysely<Database>, store: Pick<Store
     if (outcome.status === 'pending' || next === undefined) return settleInTransaction(store, attempt);
     return new Promise((resolve, reject) => {
       waiting.push({ attempt: { ...attempt, next }, resolve, reject });
-      if (!settling) void settleWaiting();
+      settleWaiting();
     });
   };
+}
+
+/**
+ * Whether a statement's error may come from one of its attempts: bad data (class 22), a
+ * broken constraint (23), or a transaction PostgreSQL ended to break a deadlock or a
+ * serialization conflict (40). A lost connection or a closing pool fails every attempt alike,
+ * and settling them one by one would only repeat it.
+ */
+function mayBeOneAttempts(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|40)/.test(code);
 }
 
 /** Settles one attempt; answers its delivery's id with the next delivery it leased. */
@@ -110,8 +157,8 @@ async function settleMany(db: Kysely<Database>, attempts: readonly SettlingAttem
 // come as arrays of equal length, zipped by the unnest calls of a select list, so the text is
 // the same for any number. PostgreSQL plans it on each run (a kept plan cannot know how many
 // rows the arrays hold, and looks dearer than one made for them), once for the whole batch;
-// a lone attempt goes as settleOneStatement, whose plan is kept. Each webhook's rows are
-// locked in the same order as there, so a webhook's deletion cannot deadlock with it.
+// a lone attempt goes as settleOneStatement, whose plan is kept. Its locks are taken as there:
+// each attempt's own delivery, then the next deliveries that no other transaction holds.
 const settleManyStatement = prepared(
   12,
   (
@@ -181,11 +228,19 @@ const settleManyStatement = prepared(
           .set((eb) => ({ claimed_until: eb.ref('a.until') }))
           .whereRef('d.webhook_id', '=', 'a.webhook_id')
           .where((eb) => eb('d.sequence', '=', eb('a.sequence', '+', 1)))
-          .where('d.status', '=', 'pending')
-          .whereRef('d.next_attempt_at', '<=', 'a.now')
-          .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', eb.ref('a.now'))]))
-          // Always true: it makes the two writes above run (and lock) before this one.
-          .where(sql<boolean>`(select count(*) from settled) + (select count(*) from head) >= 0`)
+          .where('d.id', 'in', (eb) =>
+            eb
+              .selectFrom('webhook_deliveries as n')
+              .innerJoin('attempt as b', (join) => join.onRef('n.webhook_id', '=', 'b.webhook_id').on((on) => on('n.sequence', '=', on('b.sequence', '+', 1))))
+              .select('n.id')
+              .where('n.status', '=', 'pending')
+              .whereRef('n.next_attempt_at', '<=', 'b.now')
+              .where((on) => on.or([on('n.claimed_until', 'is', null), on('n.claimed_until', '<', on.ref('b.now'))]))
+              // Always true: it makes the two writes above run (and lock) before this one.
+              .where(sql<boolean>`(select count(*) from settled) + (select count(*) from head) >= 0`)
+              .forUpdate('n')
+              .skipLocked(),
+          )
           .returningAll('d')
           .returning('a.id as settled_id'),
       )
@@ -197,6 +252,13 @@ const settleManyStatement = prepared(
       .$castTo<DeliveryRow & DeliveryTarget & { settled_id: string }>(),
 );
 
+// Every CTE that writes runs to completion whether or not the query reads it, but one the query
+// does not read runs last; all three see the statement's one snapshot. The lease reads the
+// other two first, so the settled delivery is locked before the next. The lease passes over a
+// next delivery that another transaction holds (another node's claim, the webhook's deletion):
+// the sender stops there, and the dispatcher finds that delivery once it is free. So a settle
+// waits for no lock but its own delivery's, and whatever order a webhook's deletion takes its
+// rows in, the two cannot deadlock.
 const settleOneStatement = prepared(
   14,
   (
@@ -230,13 +292,20 @@ const settleOneStatement = prepared(
         qb
           .updateTable('webhook_deliveries')
           .set({ claimed_until: until })
-          .where('webhook_id', '=', webhookId)
-          .where('sequence', '=', nextSequence)
-          .where('status', '=', 'pending')
-          .where('next_attempt_at', '<=', now)
-          .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
-          // Always true: it makes the two writes above run (and lock) before this one.
-          .where(sql<boolean>`(select count(*) from settled) + (select count(*) from head) >= 0`)
+          .where('id', 'in', (eb) =>
+            eb
+              .selectFrom('webhook_deliveries')
+              .select('id')
+              .where('webhook_id', '=', webhookId)
+              .where('sequence', '=', nextSequence)
+              .where('status', '=', 'pending')
+              .where('next_attempt_at', '<=', now)
+              .where((on) => on.or([on('claimed_until', 'is', null), on('claimed_until', '<', now)]))
+              // Always true: it makes the two writes above run (and lock) before this one.
+              .where(sql<boolean>`(select count(*) from settled) + (select count(*) from head) >= 0`)
+              .forUpdate()
+              .skipLocked(),
+          )
           .returningAll(),
       )
       .selectFrom('leased as d')
