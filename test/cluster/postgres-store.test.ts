@@ -225,6 +225,7 @@ describe('cluster store', () => {
   it('settles other webhooks while a statement waits for a lock, once it has waited a while', async () => {
     const [waits] = await webhookWithThreeDeliveries('settle-team', 'patience-a');
     const [goes] = await webhookWithThreeDeliveries('settle-team', 'patience-b');
+    const [then] = await webhookWithThreeDeliveries('settle-team', 'patience-c');
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let holding!: () => void;
@@ -240,6 +241,8 @@ describe('cluster store', () => {
       const waiting = settle({ delivery: waits!, outcome: delivered, next: { now: 1_000, until: 16_000 } });
       try {
         expect((await settle({ delivery: goes!, outcome: delivered, next: { now: 1_000, until: 16_000 } }))?.delivery.id).toBe('patience-b-2');
+        // The statement that waits still holds nobody back once the one after it has ended.
+        expect((await settle({ delivery: then!, outcome: delivered, next: { now: 1_000, until: 16_000 } }))?.delivery.id).toBe('patience-c-2');
       } finally {
         release();
         await holder;

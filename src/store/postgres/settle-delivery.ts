@@ -30,27 +30,28 @@ const PATIENCE_MS = 1_000;
  * the head, the next delivery read, its lease, COMMIT) a settle was six round trips, and the pg
  * driver's write of each was most of what a node spent per delivery. One statement runs at a
  * time: the senders whose attempts end while it runs are settled together in the next, so a
- * node's twenty busy webhooks cost a few statements and commits, not twenty (B5 in
- * docs/PERFORMANCE.md); an idle node's settle goes at once. The statement's writes are those
+ * node's twenty busy webhooks cost a few statements and commits, not twenty (B5, row 31 of
+ * docs/performance-history.md); an idle node's settle goes at once. The statement's writes are those
  * of settleInTransaction, which records an attempt that does not go on to a next delivery.
  */
 export function settleDeliveriesTogether(db: Kysely<Database>, store: Pick<Store, 'transaction'>) {
   const waiting: Waiting[] = [];
-  let running = 0;
-  let lastStart = 0;
+  /** When each running statement started. */
+  const running = new Set<{ startedAt: number }>();
 
-  /** Starts the next statement, unless one started less than PATIENCE_MS ago is still running. */
+  /** Starts the next statement, unless one that started less than PATIENCE_MS ago still runs (it calls again when it ends). */
   function settleWaiting(): void {
-    if (waiting.length === 0 || (running > 0 && Date.now() - lastStart < PATIENCE_MS)) return;
-    const batch = takeBatch();
-    running += 1;
-    lastStart = Date.now();
+    if (waiting.length === 0) return;
+    const now = Date.now();
+    for (const statement of running) if (now - statement.startedAt < PATIENCE_MS) return;
+    const statement = { startedAt: now };
+    running.add(statement);
     // A statement that waits (a lock, a lost connection) holds the others back this long at most.
     const patience = setTimeout(settleWaiting, PATIENCE_MS);
     patience.unref();
-    void settleBatch(batch).finally(() => {
+    void settleBatch(takeBatch()).finally(() => {
       clearTimeout(patience);
-      running -= 1;
+      running.delete(statement);
       settleWaiting();
     });
   }
