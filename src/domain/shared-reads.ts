@@ -11,7 +11,7 @@ interface Running<V> {
  * read, which starts when that one ends and answers everybody who came meanwhile. So what a
  * caller sees is at least as new as its call, as if it had read alone (a developer key rotated
  * before a request arrives fails that request), while a burst of requests with one credential
- * costs two reads in flight at most, not one each. In cluster mode each read is a round trip
+ * costs the read running and the next one, not one each. In cluster mode each read is a round trip
  * to PostgreSQL. Callers of one key pass the same read: the one that runs is the first
  * caller's. A read still running after `patienceMs` (a lock, a connection gone silent) holds
  * nobody back any more: later callers read on their own, as they did before reads were shared.

@@ -78,7 +78,7 @@ export function settleDeliveriesTogether(db: Kysely<Database>, store: Pick<Store
     try {
       leased = batch.length === 1 ? await settleOne(db, batch[0]!.attempt) : await settleMany(db, batch.map((item) => item.attempt));
     } catch (error) {
-      if (batch.length === 1 || !mayBeOneAttempts(error)) {
+      if (batch.length === 1 || !mayComeFromOneAttempt(error)) {
         for (const item of batch) item.reject(error);
         return;
       }
@@ -106,7 +106,7 @@ export function settleDeliveriesTogether(db: Kysely<Database>, store: Pick<Store
  * serialization conflict (40). A lost connection or a closing pool fails every attempt alike,
  * and settling them one by one would only repeat it.
  */
-function mayBeOneAttempts(error: unknown): boolean {
+function mayComeFromOneAttempt(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^(22|23|40)/.test(code);
 }
