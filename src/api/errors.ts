@@ -42,6 +42,9 @@ export class ApiError extends Error {
 
 export const notFound = (): ApiError => new ApiError('not_found');
 
+/** The Retry-After of a 503. */
+const RETRY_AFTER_SECONDS = 5;
+
 /** A 422 in the Laravel shape: the first problem as the message, every problem under its field path. */
 export function validationError(fieldErrors: FieldErrors): ApiError {
   const messages = Object.values(fieldErrors).flat();
@@ -79,6 +82,8 @@ function bodyFor(error: ApiError): ErrorBody {
 }
 
 export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
+  // An outage is brief or it is not: a client that retries waits a few seconds first.
+  if (error.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   return reply.code(error.status).type('application/json; charset=utf-8').send(bodyFor(error));
 }
 
@@ -106,6 +111,9 @@ export function toApiError(error: unknown): ApiError {
   if (UNIQUE_VIOLATIONS.has(String(fastifyError.code))) {
     return new ApiError('unprocessable', 'The request conflicts with a change made at the same moment (a name already taken); try again.');
   }
+  if (storeUnavailable(error)) {
+    return new ApiError('unavailable', 'The database could not be reached or did not answer in time. Try again.');
+  }
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     if (status === 413) return new ApiError('payload_too_large');
@@ -119,6 +127,44 @@ export function toApiError(error: unknown): ApiError {
 
 /** Unique-constraint errors: PostgreSQL's SQLSTATE 23505, and better-sqlite3's code. */
 const UNIQUE_VIOLATIONS = new Set(['23505', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
+
+/**
+ * The database was out of reach, or did not answer in time: a 503 the client may retry (the
+ * bridge's reports are safe to repeat). PostgreSQL's SQLSTATEs for a lost or refused
+ * connection (class 08), a shutdown or restart (57P01–57P03), too many connections (53300) and
+ * a statement cancelled by its timeout (57014); the operating system's codes for a connection
+ * that failed; SQLite's lock held by another process past the wait (SQLITE_BUSY).
+ */
+const UNAVAILABLE_CODES = new Set([
+  '57014',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'SQLITE_BUSY',
+]);
+
+/** pg's own errors for a connection that failed or timed out: they carry no code. */
+const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|the PostgreSQL connection failed)/;
+
+function storeUnavailable(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 4; cause = cause.cause, depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08') || code.startsWith('SQLITE_BUSY'))) return true;
+    if (code === undefined && UNAVAILABLE_MESSAGES.test(cause.message)) return true;
+    // Node's connection errors from several addresses at once (localhost as ::1 and 127.0.0.1).
+    if (cause instanceof AggregateError && cause.errors.some((inner) => storeUnavailable(inner))) return true;
+  }
+  return false;
+}
 
 interface AjvIssue {
   keyword: string;

@@ -28,6 +28,13 @@ export interface Config {
    * transaction mode before 1.21, or without max_prepared_statements).
    */
   postgresPreparedStatements: boolean;
+  /**
+   * The longest a cluster statement may run before PostgreSQL cancels it (0: no limit). A
+   * statement whose answer has not come by twice this is taken as lost with its connection.
+   */
+  postgresStatementTimeoutMs: number;
+  /** The longest opening a PostgreSQL connection, or waiting for a free one, may take. */
+  postgresConnectTimeoutMs: number;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
   /** Seconds a graceful shutdown waits for in-flight requests before closing connections. */
@@ -141,6 +148,8 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     bootstrapTeam: teamId !== undefined && developerKey !== undefined ? { teamId: teamId.toLowerCase(), developerKey } : undefined,
     sqliteSynchronous,
     postgresPreparedStatements: preparedStatements === 'on',
+    postgresStatementTimeoutMs: parseInteger('ROOMLINE_POSTGRES_STATEMENT_TIMEOUT_MS', read('ROOMLINE_POSTGRES_STATEMENT_TIMEOUT_MS') ?? '30000', 0, 3_600_000),
+    postgresConnectTimeoutMs: parseInteger('ROOMLINE_POSTGRES_CONNECT_TIMEOUT_MS', read('ROOMLINE_POSTGRES_CONNECT_TIMEOUT_MS') ?? '10000', 100, 600_000),
     bodyLimit: parseInteger('ROOMLINE_BODY_LIMIT', read('ROOMLINE_BODY_LIMIT') ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
     shutdownGraceSeconds: parseInteger('ROOMLINE_SHUTDOWN_GRACE_SECONDS', read('ROOMLINE_SHUTDOWN_GRACE_SECONDS') ?? '10', 0, 600),
     streamHeartbeatMs: parseInteger('ROOMLINE_STREAM_HEARTBEAT_MS', read('ROOMLINE_STREAM_HEARTBEAT_MS') ?? '15000', 100, 3_600_000),

@@ -56,7 +56,15 @@ export interface Store {
 export async function createStore(config: Config, logger: Logger): Promise<Store> {
   if (config.databaseUrl !== undefined) {
     const { openPostgresStore } = await import('./postgres/postgres-store.js');
-    return openPostgresStore({ databaseUrl: config.databaseUrl, preparedStatements: config.postgresPreparedStatements }, logger);
+    return openPostgresStore(
+      {
+        databaseUrl: config.databaseUrl,
+        preparedStatements: config.postgresPreparedStatements,
+        statementTimeoutMs: config.postgresStatementTimeoutMs,
+        connectTimeoutMs: config.postgresConnectTimeoutMs,
+      },
+      logger,
+    );
   }
   return openSqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous }, logger);
 }

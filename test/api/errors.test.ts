@@ -13,7 +13,7 @@ describe('toApiError', () => {
     for (const thrown of [
       new Error('SQLITE_CONSTRAINT: UNIQUE constraint failed: teams.key_hash at /srv/roomline/dist/store/repos/teams.js:12'),
       new TypeError("Cannot read properties of undefined (reading 'developer_key')"),
-      Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('relation "rooms" does not exist'), { code: '42P01' }),
       Object.assign(new Error('upstream said no'), { statusCode: 502 }),
       'a thrown string',
       undefined,
@@ -34,6 +34,29 @@ describe('toApiError', () => {
     // A lost race on a unique name, on either database: a 422, not a 500.
     expect(toApiError(Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' })).status).toBe(422);
     expect(toApiError(Object.assign(new Error('UNIQUE constraint failed: rooms.friendly_url'), { code: 'SQLITE_CONSTRAINT_UNIQUE' })).status).toBe(422);
+  });
+
+  it('answers a database out of reach or too slow with a 503 that names nothing inside', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' });
+    for (const thrown of [
+      refused,
+      new AggregateError([refused, Object.assign(new Error('connect ECONNREFUSED ::1:5432'), { code: 'ECONNREFUSED' })]),
+      Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }),
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+      Object.assign(new Error('could not receive data from client'), { code: '08006' }),
+      Object.assign(new Error('sorry, too many clients already'), { code: '53300' }),
+      new Error('Connection terminated unexpectedly'),
+      new Error('Connection terminated due to connection timeout', { cause: new Error('Connection terminated unexpectedly') }),
+      new Error('timeout exceeded when trying to connect'),
+      new Error('Query read timeout'),
+      Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }),
+    ]) {
+      const error = toApiError(thrown);
+      expect(error.status, String(thrown)).toBe(503);
+      expect(error.message).toBe('The database could not be reached or did not answer in time. Try again.');
+    }
+    // The same words from elsewhere, with a code of their own, are not an outage.
+    expect(toApiError(Object.assign(new Error('Connection terminated'), { code: 'XX000' })).status).toBe(500);
   });
 });
 

@@ -30,6 +30,13 @@ describe('cluster store', () => {
   const teamRow = (id: string) => ({ id, name: id, developer_key: `key-${id}`, key_hash: `hash-${id}`, room_settings: '{}', created_at: 1, updated_at: 1 });
   const teamIds = async (prefix: string) => (await store.db.selectFrom('teams').select('id').where('id', 'like', `${prefix}%`).execute()).map((row) => row.id).sort();
 
+  it('gives every connection a statement timeout and an idle-transaction timeout', async () => {
+    const settings = sql<{ statement: string; idle: string }>`select current_setting('statement_timeout') as statement, current_setting('idle_in_transaction_session_timeout') as idle`;
+    // More reads at once than one connection: each of the pool's connections has them.
+    const reads = await Promise.all(Array.from({ length: 4 }, () => store.transaction(async (trx) => (await settings.execute(trx)).rows[0])));
+    expect(reads).toEqual(Array.from({ length: 4 }, () => ({ statement: '30s', idle: '1min' })));
+  });
+
   it('runs a lane’s transactions one at a time, each failing alone and leaving nothing behind', async () => {
     const ids = Array.from({ length: 30 }, (_, n) => `lane-${String(n).padStart(2, '0')}`);
     let running = 0;

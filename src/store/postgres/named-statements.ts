@@ -34,7 +34,9 @@ interface Connection {
  * pg sends every other statement unnamed: parsed and planned again on every run. On a
  * webhook's settle, planning took twice as long as running the statements (0.48 against
  * 0.24 ms). The same text always gets the same name, which pg needs: a connection refuses a
- * name it already prepared with another text.
+ * name it already prepared with another text. A connection whose statement failed without an
+ * answer from the server is closed on release, whatever was named: it may still be running a
+ * statement, or be gone.
  */
 export function namedStatementPool(pool: pg.Pool, mayKeepPlan: (sql: string) => boolean, now: () => number = Date.now): PostgresPool {
   const names = new Map<string, string>();
@@ -55,18 +57,27 @@ export function namedStatementPool(pool: pg.Pool, mayKeepPlan: (sql: string) => 
     function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
     function query<R>(sqlOrCursor: string | PostgresCursor<R>, parameters?: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
       if (typeof sqlOrCursor !== 'string') return pgClient.query(sqlOrCursor as unknown as pg.Submittable) as unknown as PostgresCursor<R>;
+      // The transaction's ROLLBACK would otherwise wait out the same silence before its release.
+      if (connection.broken) return Promise.reject(new Error('the PostgreSQL connection failed; it is closed on release'));
       // Kysely hands each query a fresh array of its own: passed on as it is.
       const values = (parameters ?? []) as unknown[];
       // Statements without values (BEGIN, COMMIT, SAVEPOINT) go as simple queries: nothing to plan.
       const name = values.length > 0 ? nameOf(sqlOrCursor) : undefined;
-      if (name === undefined) return pgClient.query(sqlOrCursor, values) as unknown as Promise<PostgresQueryResult<R>>;
-      return pgClient.query({ name, text: sqlOrCursor, values }).catch((error: unknown) => {
-        // A value pg could not send leaves no SQLSTATE, and the name recorded but not prepared.
+      const sent = name === undefined ? pgClient.query(sqlOrCursor, values) : pgClient.query({ name, text: sqlOrCursor, values });
+      return sent.catch((error: unknown) => {
+        // No SQLSTATE: no answer from the server (the connection was lost, or went silent past
+        // pg's deadline), or a value pg could not send, which leaves a name recorded but not prepared.
         const code = (error as { code?: unknown }).code;
-        if (typeof code !== 'string' || BROKEN_STATEMENT.has(code)) connection.broken = true;
+        if (typeof code !== 'string' || (name !== undefined && BROKEN_STATEMENT.has(code))) connection.broken = true;
         throw error;
       }) as unknown as Promise<PostgresQueryResult<R>>;
     }
+    // pg-pool listens for a connection's errors only while it is idle. One lost while checked
+    // out (during a statement, or between the statements of a transaction) would raise an
+    // 'error' event nobody handles, which ends the process; its statements fail on their own.
+    pgClient.on('error', () => {
+      connection.broken = true;
+    });
     const connection: Connection = {
       client: {
         query,
@@ -85,7 +96,7 @@ export function namedStatementPool(pool: pg.Pool, mayKeepPlan: (sql: string) => 
       if (connection === undefined) {
         connection = withNamedStatements(client);
         connections.set(client, connection);
-      } else if (now() - connection.plansSince >= PLAN_LIFETIME_MS) {
+      } else if (names.size > 0 && now() - connection.plansSince >= PLAN_LIFETIME_MS) {
         // Keeps the statements (pg's record of them stays true) and drops their plans.
         try {
           await client.query('discard plans');

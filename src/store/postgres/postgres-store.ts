@@ -18,18 +18,45 @@ export interface PostgresStoreOptions {
   databaseUrl: string;
   /** Key look-ups as named statements, planned once per connection (namedStatementPool). */
   preparedStatements: boolean;
+  /** The longest a statement may run before PostgreSQL cancels it; 0 for no limit. */
+  statementTimeoutMs?: number;
+  /** The longest opening a connection, or waiting for a free one, may take. */
+  connectTimeoutMs?: number;
 }
+
+/**
+ * A transaction left open this long without a statement belongs to a node that hung or lost
+ * its network: PostgreSQL ends it, and the room locks it held go to the other nodes.
+ */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+
+/** Idle connections are probed from this long on, so one a failover or a firewall dropped is noticed. */
+const KEEPALIVE_DELAY_MS = 10_000;
 
 /** The cluster store: PostgreSQL through a pg pool, migrated at open. */
 export async function openPostgresStore(options: PostgresStoreOptions, logger: Logger): Promise<Store> {
-  const { databaseUrl } = options;
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  const { databaseUrl, statementTimeoutMs = 30_000, connectTimeoutMs = 10_000 } = options;
+  await migrate(databaseUrl, connectTimeoutMs, logger);
+
+  // Set on each connection as it opens, rather than as startup parameters, which poolers such as
+  // PgBouncer refuse. A connection that refuses them is closed and its request fails.
+  const sessionSettings = `set statement_timeout = ${statementTimeoutMs}; set idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_TIMEOUT_MS}`;
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 10,
+    connectionTimeoutMillis: connectTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+    // PostgreSQL cancels a slow statement itself, and the connection stays usable. An answer
+    // that has not come by twice that never will (a network gone silent): pg fails the
+    // statement, and namedStatementPool closes the connection.
+    ...(statementTimeoutMs > 0 ? { query_timeout: 2 * statementTimeoutMs } : {}),
+    onConnect: async (client) => void (await client.query(sessionSettings)),
+  });
   // An idle connection the server dropped (a restart, a failover, an administrator) is
   // reported here; the pool replaces it. Unhandled, the event would end the process.
   pool.on('error', (error) => logger.warn({ err: error }, 'a PostgreSQL connection was lost; the pool replaces it'));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: options.preparedStatements ? namedStatementPool(pool, planMayBeKept) : pool }) });
-  const applied = await migrateToLatest(db);
-  if (applied.length > 0) logger.info({ migrations: applied }, 'store migrated');
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namedStatementPool(pool, options.preparedStatements ? planMayBeKept : () => false) }) });
   const target = new URL(databaseUrl);
   const groupCommit = createGroupCommit(db);
   function transaction<T>(work: (trx: Transaction<Database>) => Promise<T>, options?: TransactionOptions): Promise<T> {
@@ -55,4 +82,18 @@ export async function openPostgresStore(options: PostgresStoreOptions, logger: L
       return `postgres at ${target.hostname}:${target.port || '5432'}${target.pathname}`;
     },
   };
+}
+
+/**
+ * Brings the schema up to date on a connection of its own, without the statement timeout: a
+ * migration of a large table may rightly take longer than any request should.
+ */
+async function migrate(databaseUrl: string, connectTimeoutMs: number, logger: Logger): Promise<void> {
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: connectTimeoutMs }) }) });
+  try {
+    const applied = await migrateToLatest(db);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'store migrated');
+  } finally {
+    await db.destroy();
+  }
 }

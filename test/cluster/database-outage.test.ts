@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackend, type BackendInstance } from '../helpers/backend.js';
+import { startServeProcess, tempDataDir, type ServeProcess } from '../helpers/process.js';
+import { createClient, waitFor, type ApiClient, type ApiResponse } from '../helpers/server.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+/**
+ * PostgreSQL too slow, refusing connections, or gone silent. The node answers a 503 with
+ * Retry-After within its timeouts, never hangs, keeps running, and is back to normal once the
+ * database is.
+ */
+describe('cluster: a database that is too slow or out of reach', () => {
+  const key = `cluster-key-${randomUUID()}`;
+  const data = tempDataDir();
+  let backend: BackendInstance;
+  let proxy: TcpProxy;
+  let node: ServeProcess;
+  let api: ApiClient;
+  let room: { id: string };
+
+  beforeAll(async () => {
+    backend = await createBackend('cluster');
+    const database = new URL(backend.env.DATABASE_URL!);
+    proxy = await startTcpProxy({ host: database.hostname, port: Number(database.port || 5432) });
+    node = await startServeProcess({
+      ...(backend.env as Record<string, string>),
+      DATABASE_URL: proxy.via(backend.env.DATABASE_URL!),
+      ROOMLINE_POSTGRES_STATEMENT_TIMEOUT_MS: '1000',
+      ROOMLINE_POSTGRES_CONNECT_TIMEOUT_MS: '1000',
+      ROOMLINE_DATA_DIR: data.dataDir,
+      ROOMLINE_TEAM_ID: randomUUID(),
+      ROOMLINE_DEVELOPER_KEY: key,
+    });
+    api = createClient(node.url, { kind: 'bearer', key });
+    room = (await api.post('/api/v1/rooms', { telephony_enabled: true })).body;
+  });
+  afterAll(async () => {
+    await node?.stop();
+    await proxy?.close();
+    await backend?.dispose();
+    data.remove();
+  });
+
+  const live = async () => (await api.get(`/api/v1/rooms/${room.id}/live`)).body.live_participants;
+  const join = (callId: string) => api.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [{ call_id: callId, name: callId }]);
+
+  function expectUnavailable(response: ApiResponse): void {
+    expect(response.status, response.text).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('5');
+    expect(response.body).toEqual({ message: 'The database could not be reached or did not answer in time. Try again.' });
+  }
+
+  async function backToNormal(): Promise<void> {
+    await waitFor(async () => ((await api.get('/api/v1/rooms')).status === 200 ? true : undefined), 15_000, 'the node to reach the database again');
+  }
+
+  it('a change held past the statement timeout is a 503 and applies nothing', async () => {
+    const admin = new pg.Client({ connectionString: backend.env.DATABASE_URL });
+    await admin.connect();
+    try {
+      // The room's row, locked the way another node's change would hold it.
+      await admin.query('begin');
+      await admin.query('select id from rooms where id = $1 for update', [room.id]);
+      expectUnavailable(await join('held'));
+      await admin.query('rollback');
+    } finally {
+      await admin.end();
+    }
+    expect(await live()).toBe(0);
+    expect((await join('held')).status).toBe(200);
+    expect(await live()).toBe(1);
+  });
+
+  it('a connection lost in the middle of a change fails that change with a 503, and the node goes on', async () => {
+    const admin = new pg.Client({ connectionString: backend.env.DATABASE_URL });
+    await admin.connect();
+    try {
+      await admin.query('begin');
+      await admin.query('select id from rooms where id = $1 for update', [room.id]);
+      const lost = join('lost');
+      // The change waits for the room's lock on one of the node's connections when they are cut.
+      await waitFor(
+        async () => ((await admin.query("select 1 from pg_stat_activity where wait_event_type = 'Lock' and pid <> pg_backend_pid()")).rowCount ? true : undefined),
+        5000,
+        'the change to wait for the lock',
+      );
+      await proxy.refuse();
+      expectUnavailable(await lost);
+      await admin.query('rollback');
+    } finally {
+      await admin.end();
+    }
+    await proxy.restore();
+    await backToNormal();
+    expect(await live()).toBe(1);
+    expect(node.child.exitCode).toBeNull();
+  });
+
+  it('a database that refuses connections is a 503, until it is back', async () => {
+    await proxy.refuse();
+    expectUnavailable(await api.get('/api/v1/rooms'));
+    expectUnavailable(await join('refused'));
+    await proxy.restore();
+    await backToNormal();
+    expect(await live()).toBe(1);
+  });
+
+  it('a database gone silent is a 503 within the timeouts, not a request that waits for good', async () => {
+    proxy.silence();
+    expectUnavailable(await api.get('/api/v1/rooms'));
+    expectUnavailable(await join('silent'));
+    await proxy.restore();
+    await backToNormal();
+    expect(await live()).toBe(1);
+    expect((await join('after')).status).toBe(200);
+    expect(await live()).toBe(2);
+    expect(node.child.exitCode).toBeNull();
+  });
+});
