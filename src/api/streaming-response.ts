@@ -18,7 +18,7 @@ export class StreamingResponse {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly onClose: Array<() => void> = [];
   private closed = false;
-  /** Text written in this turn of the event loop, sent as one write when it ends. */
+  /** Text written since the last flush, sent as one write before the process turns to other work. */
   private pending = '';
 
   constructor(
@@ -46,13 +46,16 @@ export class StreamingResponse {
   }
 
   /**
-   * Writes `text` unless closed; past the buffer limit the client is cut off. Writes of one
-   * turn of the event loop go out together: a commit carries many changes, and a room's
-   * watchers would otherwise cost a system call per event each.
+   * Writes `text` unless closed; past the buffer limit the client is cut off. The writes made
+   * before the process goes back to its event loop go out together: the changes of one commit
+   * are published one after another in that time, and a room's watchers would otherwise cost a
+   * system call per event each. Sent then, not at the loop's next turn: by that turn the loop
+   * had taken the requests waiting on their sockets first, and at 1000 changes a second their
+   * work came before the watchers' events (B3's p99 29.5, 27.6, 30.6 → 20.5, 22.0, 27.4 ms).
    */
   write(text: string): void {
     if (this.closed) return;
-    if (this.pending === '') setImmediate(() => this.flush());
+    if (this.pending === '') process.nextTick(() => this.flush());
     this.pending += text;
   }
 
