@@ -123,7 +123,7 @@ const answers = new WeakMap<readonly LiveParticipant[], { participants: string; 
  * participants' JSON is written once per change of the room, and the answer's bytes once per
  * second of its session_duration: polls in between send the same bytes. Making the answer
  * afresh each time (a 20 kB string, then encoded for the socket) was most of such a read's
- * cost and garbage (B4's room read 3,987, 5,832, 6,066 → 9,629, 8,594, 9,733 req/s, in pairs).
+ * cost and garbage (B4's room read: 5,500 → 8,200 req/s on average over 6 pairs).
  */
 function liveRoomJson(room: LiveRoom<LiveParticipant[]>): Buffer {
   let answer = answers.get(room.live_participants);
