@@ -56,29 +56,29 @@ describe('cluster: a database that is too slow or out of reach', () => {
     await waitFor(async () => ((await api.get('/api/v1/rooms')).status === 200 ? true : undefined), 15_000, 'the node to reach the database again');
   }
 
-  it('a change held past the statement timeout is a 503 and applies nothing', async () => {
+  /** Runs `work` while another connection holds the room's row locked, as another node's change would. */
+  async function whileRoomLocked(work: (admin: pg.Client) => Promise<void>): Promise<void> {
     const admin = new pg.Client({ connectionString: backend.env.DATABASE_URL });
     await admin.connect();
     try {
-      // The room's row, locked the way another node's change would hold it.
       await admin.query('begin');
       await admin.query('select id from rooms where id = $1 for update', [room.id]);
-      expectUnavailable(await join('held'));
-      await admin.query('rollback');
+      await work(admin);
     } finally {
+      await admin.query('rollback');
       await admin.end();
     }
+  }
+
+  it('a change held past the statement timeout is a 503 and applies nothing', async () => {
+    await whileRoomLocked(async () => expectUnavailable(await join('held')));
     expect(await live()).toBe(0);
     expect((await join('held')).status).toBe(200);
     expect(await live()).toBe(1);
   });
 
   it('a connection lost in the middle of a change fails that change with a 503, and the node goes on', async () => {
-    const admin = new pg.Client({ connectionString: backend.env.DATABASE_URL });
-    await admin.connect();
-    try {
-      await admin.query('begin');
-      await admin.query('select id from rooms where id = $1 for update', [room.id]);
+    await whileRoomLocked(async (admin) => {
       const lost = join('lost');
       // The change waits for the room's lock on one of the node's connections when they are cut.
       await waitFor(
@@ -88,10 +88,7 @@ describe('cluster: a database that is too slow or out of reach', () => {
       );
       await proxy.refuse();
       expectUnavailable(await lost);
-      await admin.query('rollback');
-    } finally {
-      await admin.end();
-    }
+    });
     await proxy.restore();
     await backToNormal();
     expect(await live()).toBe(1);

@@ -89,7 +89,10 @@ export async function openPostgresStore(options: PostgresStoreOptions, logger: L
  * migration of a large table may rightly take longer than any request should.
  */
 async function migrate(databaseUrl: string, connectTimeoutMs: number, logger: Logger): Promise<void> {
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: connectTimeoutMs }) }) });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: connectTimeoutMs });
+  pool.on('error', (error) => logger.warn({ err: error }, 'the migrations lost their PostgreSQL connection'));
+  // Wrapped as the others are, for its handling of a connection lost while in use; it names nothing.
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namedStatementPool(pool, () => false) }) });
   try {
     const applied = await migrateToLatest(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'store migrated');
