@@ -60,8 +60,9 @@ export function createRosterService(deps: CoreDeps): RosterService {
   const rosters = new LiveRosterCache();
   // Dashboards poll the team's live rooms; between commits each poll is a version read.
   const liveRooms = new LiveRoomsCache(store.db, () => store.dataVersion());
-  // Each read of a room's live state starts with the room: polls of one room together share it.
-  const roomEntries = sharedReads<RoomEntry | undefined>();
+  // Each read of a room's live state starts with the room: polls of one room together share it,
+  // and in embedded mode it is kept until the next commit.
+  const roomEntries = sharedReads<RoomEntry | undefined>({ version: () => store.dataVersion() });
   const roomEntry = (teamId: string, roomRef: string) => roomEntries(JSON.stringify([teamId, roomRef]), () => findRoomEntry(store.db, teamId, roomRef));
 
   /** Runs `work` as one change on the team's room, holding the room's lock; undefined when there is no such room. */

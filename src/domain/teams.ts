@@ -46,9 +46,10 @@ export interface TeamService {
 
 export function createTeamService(deps: { store: Store; clock: Clock }): TeamService {
   const { store, clock } = deps;
-  // Every API request's first read: a burst with one credential shares it (sharedReads).
-  const teamsByKeyHash = sharedReads<TeamRow | undefined>();
-  const teamsById = sharedReads<TeamRow | undefined>();
+  // Every API request's first read: a burst with one credential shares it, and in embedded mode
+  // it is kept until the next commit (sharedReads).
+  const teamsByKeyHash = sharedReads<TeamRow | undefined>({ version: () => store.dataVersion() });
+  const teamsById = sharedReads<TeamRow | undefined>({ version: () => store.dataVersion() });
 
   async function create(input: { name: string; id?: string; developerKey?: string }): Promise<TeamCredentials> {
     const id = input.id ?? randomUUID();

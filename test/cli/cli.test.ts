@@ -53,6 +53,9 @@ describe('roomline team …', () => {
 
   it('team rotate-key makes the old key 401 and the new one 200 on the running server', async () => {
     const created = JSON.parse((await runCli(['team', 'create', '--name', 'Rotating', '--json'], env)).stdout);
+    // Used first, so the server has read (and may keep) the team under the old key.
+    expect((await createClient(server.url, { kind: 'bearer', key: created.developer_key }).get('/api/v1/webhooks')).status).toBe(200);
+    expect((await createClient(server.url, { kind: 'basic', teamId: created.team_id, key: created.developer_key }).get('/api/v1/webhooks')).status).toBe(200);
     const rotated = await runCli(['team', 'rotate-key', created.team_id, '--json'], env);
     expect(rotated.code).toBe(0);
     const fresh = JSON.parse(rotated.stdout);

@@ -97,4 +97,73 @@ describe('shared reads', () => {
     source.reads[0]!.end();
     expect(await stuck).toBe('k:first');
   });
+
+  describe('with a data version (embedded mode)', () => {
+    /** A source whose every change moves the version, as a commit moves SQLite's data_version. */
+    function versioned() {
+      const source = createSource();
+      let version = 1;
+      return {
+        source,
+        version: () => version,
+        commit(next: string) {
+          source.set(next);
+          version++;
+        },
+      };
+    }
+
+    it('keeps a result while nothing is committed, and reads again after a commit', async () => {
+      const { source, version, commit } = versioned();
+      const shared = sharedReads<string>({ version });
+      const readShared = (key: string) => shared(key, () => source.read(key));
+      const first = readShared('k');
+      source.reads[0]!.end();
+      expect(await first).toBe('k:first');
+      await settled();
+      expect(await readShared('k')).toBe('k:first');
+      expect(source.reads).toHaveLength(1);
+
+      // A developer key rotated: the next caller reads it.
+      commit('rotated');
+      const after = readShared('k');
+      expect(source.reads).toHaveLength(2);
+      source.reads[1]!.end();
+      expect(await after).toBe('k:rotated');
+    });
+
+    it('does not keep a result whose read saw a commit, nor a failed one', async () => {
+      const { source, version, commit } = versioned();
+      const shared = sharedReads<string>({ version });
+      const readShared = (key: string) => shared(key, () => source.read(key));
+      const during = readShared('k');
+      commit('moved');
+      source.reads[0]!.end();
+      await during;
+      await settled();
+      const next = readShared('k');
+      expect(source.reads).toHaveLength(2);
+      source.reads[1]!.fail(new Error('database is locked'));
+      await expect(next).rejects.toThrow('database is locked');
+      await settled();
+      const again = readShared('k');
+      expect(source.reads).toHaveLength(3);
+      source.reads[2]!.end();
+      expect(await again).toBe('k:moved');
+    });
+
+    it('keeps nothing where the store has no version (cluster mode)', async () => {
+      const source = createSource();
+      const shared = sharedReads<string>({ version: () => undefined });
+      const readShared = (key: string) => shared(key, () => source.read(key));
+      const first = readShared('k');
+      source.reads[0]!.end();
+      await first;
+      await settled();
+      const second = readShared('k');
+      expect(source.reads).toHaveLength(2);
+      source.reads[1]!.end();
+      expect(await second).toBe('k:first');
+    });
+  });
 });
