@@ -3,6 +3,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyPlugin from 'fastify-plugin';
 import { Type } from 'typebox';
+import { errorResponses } from './errors.js';
 import { NOT_SUPPORTED_TAG } from './unsupported.js';
 import type { Api, RouteOptions } from './types.js';
 
@@ -59,8 +60,11 @@ async function openApiDocs(app: Api, { services }: RouteOptions): Promise<void> 
       security: Object.keys(SECURITY_SCHEMES).map((name) => ({ [name]: [] })),
       tags: [{ name: NOT_SUPPORTED_TAG, description: 'Digital Samba media-plane operations roomline does not implement: each answers 501.' }],
     },
-    transform: function markPublicRoutes({ schema, url }) {
-      return { schema: isAuthenticated(url) ? schema : { ...schema, security: [] }, url };
+    transform: function describeRoute({ schema, url }) {
+      if (!isAuthenticated(url)) return { schema: { ...schema, security: [] }, url };
+      // Every /api/v1 request reads its team first: any of them answers 503 while the database is out of reach.
+      const response = { ...(schema.response as Record<string, unknown> | undefined), ...errorResponses(503) };
+      return { schema: { ...schema, response }, url };
     },
   });
 

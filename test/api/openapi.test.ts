@@ -27,7 +27,7 @@ describe('OpenAPI document and /docs', () => {
     expect(document.servers).toEqual([{ url: t.running.services.config.publicUrl }]);
   });
 
-  it('declares the three DS authentication schemes and requires one on every /api/v1 operation', () => {
+  it('declares the three DS authentication schemes, requires one on every /api/v1 operation, and lists its 503', () => {
     const schemes = document.components.securitySchemes;
     expect(schemes.developerKey).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(schemes.teamBasic).toMatchObject({ type: 'http', scheme: 'basic' });
@@ -39,6 +39,8 @@ describe('OpenAPI document and /docs', () => {
         // An operation's own `security: []` would make it public: only pages outside /api/v1 may say so.
         if (path.startsWith('/api/v1')) expect(operations[method].security, `${method} ${path}`).toBeUndefined();
         else expect(operations[method].security).toEqual([]);
+        // Each authenticated operation reads its team first, and says it may answer 503 when the database cannot.
+        if (path.startsWith('/api/v1')) expect(Object.keys(operations[method].responses), `${method} ${path}`).toContain('503');
       }
     }
   });
