@@ -104,7 +104,17 @@ describe('cluster: a database that is too slow or out of reach', () => {
     expect(await live()).toBe(1);
   });
 
-  it('a database gone silent is a 503 within the timeouts, not a request that waits for good', async () => {
+  it('a database that takes connections but never answers them is a 503 after the connect timeout', async () => {
+    const before = node.output().length;
+    proxy.silence({ closeOpen: true });
+    await waitFor(() => (node.output().slice(before).includes('a PostgreSQL connection was lost') ? true : undefined), 5000, 'the node to drop its closed connections');
+    expectUnavailable(await api.get('/api/v1/rooms'));
+    expect(node.output().slice(before)).toContain('Connection terminated due to connection timeout');
+    await proxy.restore();
+    await backToNormal();
+  });
+
+  it('a database gone silent on open connections is a 503 within the timeouts, not a request that waits for good', async () => {
     proxy.silence();
     expectUnavailable(await api.get('/api/v1/rooms'));
     expectUnavailable(await join('silent'));

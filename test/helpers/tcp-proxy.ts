@@ -11,8 +11,12 @@ export interface TcpProxy {
   via(url: string): string;
   /** Closes every connection and refuses new ones. */
   refuse(): Promise<void>;
-  /** Forwards nothing more, either way, on any connection; new ones are accepted and left waiting. */
-  silence(): void;
+  /**
+   * Forwards nothing more, either way, on any connection; new ones are accepted and left
+   * waiting. With `closeOpen`, the connections open now are closed first, so only new ones are
+   * left to go silent.
+   */
+  silence(options?: { closeOpen?: boolean }): void;
   /** Forwards again. Connections that went silent are closed: what they carried is lost. */
   restore(): Promise<void>;
   close(): Promise<void>;
@@ -61,7 +65,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         closeAll();
       });
     },
-    silence() {
+    silence(options = {}) {
+      if (options.closeOpen === true) closeAll();
       silent = true;
     },
     async restore() {
