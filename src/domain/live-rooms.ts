@@ -84,27 +84,24 @@ interface LiveRoomsPage<Participants> {
 }
 
 /**
- * The team's live rooms pages, kept while the store's data version stands. The version moves
- * with every commit on any connection (embedded mode: see Store.dataVersion), so a page kept
- * under the current version is exactly what the queries would read again: a dashboard polling
- * `/rooms/live` between changes costs a version read instead of a count and a hundred-room
- * join. A page is kept only when the version it was read under is still the current one once
- * it is read; pages of an older version are dropped together. Where the store has no version
- * (cluster mode) every read is a fresh one, shared by the polls of one page that come while it
- * runs (sharedReads). Bounded by weight (rooms plus participants), least
- * recently used out; the time-dependent fields are computed per request.
+ * The team's live rooms pages, kept while the store's data version stands (sharedReads). The
+ * version moves with every commit on any connection (embedded mode: see Store.dataVersion), so
+ * a page kept under the current version is exactly what the queries would read again: a
+ * dashboard polling `/rooms/live` between changes costs a version read instead of a count and a
+ * hundred-room join. Where the store has no version (cluster mode) every read is a fresh one,
+ * shared by the polls of one page that come while it runs. Bounded by weight (rooms plus
+ * participants); the time-dependent fields are computed per request.
  */
 export class LiveRoomsCache {
-  private readonly pages = new Map<string, { weight: number; page: LiveRoomsPage<unknown> | undefined }>();
-  private version: number | undefined;
-  private weight = 0;
-  private readonly fresh = sharedReads<LiveRoomsPage<unknown> | undefined>();
+  private readonly pages: (key: string, load: () => Promise<LiveRoomsPage<unknown> | undefined>) => Promise<LiveRoomsPage<unknown> | undefined>;
 
   constructor(
     private readonly db: Executor,
-    private readonly dataVersion: () => number | undefined,
-    private readonly maxWeight = 50_000,
-  ) {}
+    dataVersion: () => number | undefined,
+    maxWeight = 50_000,
+  ) {
+    this.pages = sharedReads({ version: dataVersion, weigh: pageWeight, maxWeight });
+  }
 
   /** The team's live rooms with their counts. The counts are the sessions' own (kept with every join and leave): one indexed query however many are live. */
   async counts(teamId: string, query: LiveRoomsQuery, now: number): Promise<LiveRoomList<number> | undefined> {
@@ -128,38 +125,14 @@ export class LiveRoomsCache {
     return page && listOf(page, now);
   }
 
-  private async read<Participants>(key: string, load: () => Promise<LiveRoomsPage<Participants> | undefined>): Promise<LiveRoomsPage<Participants> | undefined> {
-    const version = this.dataVersion();
-    if (version === undefined) return this.fresh(key, load) as Promise<LiveRoomsPage<Participants> | undefined>;
-    if (version !== this.version) {
-      this.pages.clear();
-      this.weight = 0;
-      this.version = version;
-    }
-    const kept = this.pages.get(key);
-    if (kept !== undefined) {
-      this.pages.delete(key);
-      this.pages.set(key, kept);
-      return kept.page as LiveRoomsPage<Participants> | undefined;
-    }
-    const page = await load();
-    // Kept only if nothing was committed while it was read: it is then exactly that version.
-    if (this.version !== version || this.dataVersion() !== version) return page;
-    const weight = 1 + (page?.rooms.reduce((sum, room) => sum + 1 + (Array.isArray(room.participants) ? room.participants.length : 0), 0) ?? 0);
-    if (weight > this.maxWeight) return page;
-    // Two reads of one page may run at once: the later one replaces the earlier.
-    const twin = this.pages.get(key);
-    if (twin !== undefined) this.weight -= twin.weight;
-    this.pages.delete(key);
-    this.pages.set(key, { weight, page });
-    this.weight += weight;
-    for (const [oldest, entry] of this.pages) {
-      if (this.weight <= this.maxWeight) break;
-      this.pages.delete(oldest);
-      this.weight -= entry.weight;
-    }
-    return page;
+  private read<Participants>(key: string, load: () => Promise<LiveRoomsPage<Participants> | undefined>): Promise<LiveRoomsPage<Participants> | undefined> {
+    return this.pages(key, load) as Promise<LiveRoomsPage<Participants> | undefined>;
   }
+}
+
+/** A page's weight: its rooms, and their participants where it lists them. */
+function pageWeight(page: LiveRoomsPage<unknown> | undefined): number {
+  return 1 + (page?.rooms.reduce((sum, room) => sum + 1 + (Array.isArray(room.participants) ? room.participants.length : 0), 0) ?? 0);
 }
 
 function pageKey(query: LiveRoomsQuery): string {

@@ -5,6 +5,17 @@ interface Running<V> {
   next?: Promise<V>;
 }
 
+export interface SharedReadsOptions<V> {
+  /** How long a running read may hold later callers back (default 1 s). */
+  patienceMs?: number;
+  /** The store's data version (Store.dataVersion): with it, results are kept between commits. */
+  version?: () => number | undefined;
+  /** What a kept result weighs (default 1 each). */
+  weigh?: (value: V) => number;
+  /** The most weight kept under one version (default 10,000). */
+  maxWeight?: number;
+}
+
 /**
  * Reads of one key shared by the callers that ask for it together. A caller never gets a
  * result read before it asked: one who comes while the key's read runs waits for the next
@@ -21,14 +32,16 @@ interface Running<V> {
  * so reading again would read the same. It is kept only when the version was the same before
  * the read and after it, so a kept result is never older than the version it is kept under.
  * Every result is dropped when the version moves. Where the version is undefined (cluster
- * mode), nothing is kept.
+ * mode), nothing is kept. Kept results are bounded by weight (`weigh`, `maxWeight`): the least
+ * recently used go first, and a result heavier than the bound is not kept at all.
  */
-export function sharedReads<V>(options: { patienceMs?: number; version?: () => number | undefined } = {}): (key: string, read: () => Promise<V>) => Promise<V> {
+export function sharedReads<V>(options: SharedReadsOptions<V> = {}): (key: string, read: () => Promise<V>) => Promise<V> {
   const patienceMs = options.patienceMs ?? 1_000;
-  const { version } = options;
+  const { version, weigh = () => 1, maxWeight = 10_000 } = options;
   const running = new Map<string, Running<V>>();
-  const kept = new Map<string, Promise<V>>();
+  const kept = new Map<string, { result: Promise<V>; weight: number }>();
   let keptVersion: number | undefined;
+  let keptWeight = 0;
 
   function start(key: string, read: () => Promise<V>): Promise<V> {
     const entry: Running<V> = { read: read(), startedAt: Date.now() };
@@ -47,25 +60,42 @@ export function sharedReads<V>(options: { patienceMs?: number; version?: () => n
     return (entry.next ??= entry.read.then(again, again));
   }
 
+  function keep(key: string, result: Promise<V>, weight: number): void {
+    if (weight > maxWeight) return;
+    // A key's read and the next one (its later callers') may both end under one version: the later stays.
+    const twin = kept.get(key);
+    if (twin !== undefined) keptWeight -= twin.weight;
+    kept.delete(key);
+    kept.set(key, { result, weight });
+    keptWeight += weight;
+    for (const [oldest, entry] of kept) {
+      if (keptWeight <= maxWeight) break;
+      kept.delete(oldest);
+      keptWeight -= entry.weight;
+    }
+  }
+
   return function readShared(key: string, read: () => Promise<V>): Promise<V> {
     const before = version?.();
     if (before === undefined) return readTogether(key, read);
     if (before !== keptVersion) {
       kept.clear();
+      keptWeight = 0;
       keptVersion = before;
     }
     const hit = kept.get(key);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) {
+      kept.delete(key);
+      kept.set(key, hit);
+      return hit.result;
+    }
     const result = readTogether(key, read);
     result.then(
-      () => {
-        if (keptVersion === before && version?.() === before && kept.size < MAX_KEPT) kept.set(key, result);
+      (value) => {
+        if (keptVersion === before && version?.() === before) keep(key, result, weigh(value));
       },
       () => {},
     );
     return result;
   };
 }
-
-/** The most results kept under one version: a team's keys and its polled rooms. */
-const MAX_KEPT = 10_000;

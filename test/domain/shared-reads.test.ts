@@ -152,6 +152,29 @@ describe('shared reads', () => {
       expect(await again).toBe('k:moved');
     });
 
+    it('keeps results up to their weight, the least recently used out, and none heavier than the bound', async () => {
+      const { source, version } = versioned();
+      // A result weighs its key's length: 'a' and 'b' fit in 2, 'heavy' never does.
+      const shared = sharedReads<string>({ version, weigh: (value) => value.split(':')[0]!.length, maxWeight: 2 });
+      const readShared = async (key: string) => {
+        const reads = source.reads.length;
+        const result = shared(key, () => source.read(key));
+        source.reads[reads]?.end();
+        await result;
+        await settled();
+        return source.reads.length > reads;
+      };
+      expect(await readShared('a')).toBe(true);
+      expect(await readShared('b')).toBe(true);
+      expect(await readShared('a')).toBe(false);
+      expect(await readShared('c')).toBe(true);
+      // 'b' was the least recently used: it went to make room for 'c'.
+      expect(await readShared('a')).toBe(false);
+      expect(await readShared('b')).toBe(true);
+      expect(await readShared('heavy')).toBe(true);
+      expect(await readShared('heavy')).toBe(true);
+    });
+
     it('keeps nothing where the store has no version (cluster mode)', async () => {
       const source = createSource();
       const shared = sharedReads<string>({ version: () => undefined });
