@@ -2,6 +2,14 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { fieldError, type ApiError } from './errors.js';
 
 /**
+ * A list's `offset`. Bounded, because the databases take a 64-bit one: a larger number (or
+ * 1e300) would pass an unbounded integer schema and fail in the query instead of as a 422.
+ */
+export function Offset() {
+  return Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 }));
+}
+
+/**
  * The DS list parameters, shared by every list: `limit` (default and maximum 100), `offset`,
  * `order` (asc|desc, default desc) and `after` (an id, or a room's friendly_url, after which
  * the page starts).
@@ -9,7 +17,7 @@ import { fieldError, type ApiError } from './errors.js';
 export const ListQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 100, description: 'Maximum and default is 100.' })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    offset: Offset(),
     order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' })),
     after: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'The id (or friendly_url) after which records are returned.' })),
   },

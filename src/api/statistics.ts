@@ -2,7 +2,7 @@ import { Type, type TSchema } from 'typebox';
 import type { Statistics } from '../domain/sessions.js';
 import { ROOM_METRICS, SESSION_METRICS, TEAM_METRICS, pickMetrics } from '../domain/statistics.js';
 import { errorResponses, fieldError, notFound } from './errors.js';
-import { ListOf } from './pagination.js';
+import { ListOf, Offset } from './pagination.js';
 import { RoomParams } from './phone-participants.js';
 import type { Api, RouteOptions } from './types.js';
 
@@ -106,7 +106,7 @@ const StartedSessionsQuery = Type.Object(
   {
     ...DateRangeFields,
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 100, description: 'Maximum and default is 100.' })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    offset: Offset(),
   },
   { additionalProperties: false },
 );

@@ -134,4 +134,17 @@ describe('bad input', () => {
     }
     await expectHealthyAndUnchanged();
   });
+
+  it('answers an offset past what the databases take with a 422 on every list, never a 500', async () => {
+    const lists = ['/rooms', '/roles', '/sessions', '/participants', '/webhooks', '/rooms/live', '/rooms/live/participants', '/statistics/participants/started-sessions'];
+    for (const list of lists) {
+      for (const offset of ['10000000000000000000', '1e300']) {
+        const response = await t.api.get(`/api/v1${list}?offset=${offset}`);
+        expect(response.status, `${list}?offset=${offset}`).toBe(422);
+        expect(response.body.errors).toHaveProperty('offset');
+      }
+      expect((await t.api.get(`/api/v1${list}?offset=${Number.MAX_SAFE_INTEGER}`)).status, list).toBe(200);
+    }
+    await expectHealthyAndUnchanged();
+  });
 });
