@@ -6,19 +6,102 @@ import { notFound, validationError, type FieldErrors } from './errors.js';
 /**
  * Two validators. Query strings, path parameters and headers arrive as text, so they are
  * coerced ("20" → 20). Bodies are JSON and are taken as sent: a number where a string
- * belongs is a 422, never silently turned into text. Unknown body fields are refused,
- * not dropped, so a typo is reported instead of ignored.
+ * belongs is a 422, never silently turned into text.
+ *
+ * DS is a Laravel application, and where its clients count on Laravel's ways, roomline
+ * follows them, so a client works by changing only its base URL:
+ * - fields a route does not know are ignored (dropped before the route sees them), in bodies
+ *   and query strings alike, not refused;
+ * - a boolean also takes 1, 0, "1" and "0" (what PHP's http_build_query makes of true and
+ *   false), and an integer also takes its digits as a string ("50"); see laravelScalars.
  */
 export function installValidators(app: FastifyInstance): void {
-  const common: Options = { allErrors: true, useDefaults: true, removeAdditional: false, strict: false, verbose: false };
+  const common: Options = { allErrors: true, useDefaults: true, removeAdditional: true, strict: false, verbose: false };
   const forText = new Ajv({ ...common, coerceTypes: 'array' });
   const forBody = new Ajv({ ...common, coerceTypes: false });
   addFormats.default(forText);
   addFormats.default(forBody);
 
   app.setValidatorCompiler(function compileValidator({ schema, httpPart }: { schema: FastifySchema; httpPart?: string }) {
-    return (httpPart === 'body' ? forBody : forText).compile(schema as object);
+    const validate = (httpPart === 'body' ? forBody : forText).compile(schema as object);
+    const scalars = laravelScalars(schema);
+    if (scalars === undefined) return validate;
+    const validateLikeLaravel = (data: unknown) => {
+      scalars(data);
+      const valid = validate(data);
+      validateLikeLaravel.errors = validate.errors;
+      return valid;
+    };
+    validateLikeLaravel.errors = validate.errors;
+    return validateLikeLaravel;
   });
+}
+
+/** Where a schema has booleans or integers, and how to reach them: by property, or every item. */
+type ScalarPlan = 'boolean' | 'integer' | { properties: Map<string, ScalarPlan> } | { items: ScalarPlan };
+
+const INTEGER_TEXT = /^[+-]?\d{1,15}$/;
+
+/**
+ * A function that turns, in place, Laravel's other spellings of booleans (1, 0, "1", "0") and
+ * integers ("50") into true, false and 50 wherever the schema asks for a boolean or an
+ * integer; undefined when the schema has neither. Values that are neither spelling are left
+ * as they are for the schema to refuse ("yes", "5.5", "0x10").
+ */
+export function laravelScalars(schema: unknown): ((data: unknown) => void) | undefined {
+  const plan = scalarPlan(schema);
+  if (plan === undefined || typeof plan === 'string') return undefined;
+  return (data) => applyPlan(plan, data);
+}
+
+function scalarPlan(schema: unknown): ScalarPlan | undefined {
+  if (schema === null || typeof schema !== 'object') return undefined;
+  const node = schema as { type?: unknown; anyOf?: unknown[]; properties?: Record<string, unknown>; items?: unknown };
+  const types = new Set<unknown>(Array.isArray(node.type) ? node.type : [node.type]);
+  for (const branch of node.anyOf ?? []) {
+    const branchType = (branch as { type?: unknown } | null)?.type;
+    for (const type of Array.isArray(branchType) ? branchType : [branchType]) types.add(type);
+  }
+  const alsoText = types.has('string') || types.has('number');
+  if (types.has('boolean') && !alsoText && !types.has('integer')) return 'boolean';
+  if (types.has('integer') && !alsoText) return 'integer';
+  if (node.properties !== undefined) {
+    const properties = new Map<string, ScalarPlan>();
+    for (const [name, property] of Object.entries(node.properties)) {
+      const plan = scalarPlan(property);
+      if (plan !== undefined) properties.set(name, plan);
+    }
+    return properties.size > 0 ? { properties } : undefined;
+  }
+  if (node.items !== undefined && !Array.isArray(node.items)) {
+    const items = scalarPlan(node.items);
+    return items === undefined ? undefined : { items };
+  }
+  return undefined;
+}
+
+function applyPlan(plan: ScalarPlan, data: unknown): void {
+  if (typeof plan === 'string' || data === null || typeof data !== 'object') return;
+  const container = data as Record<string, unknown>;
+  if ('items' in plan) {
+    if (!Array.isArray(data)) return;
+    for (let index = 0; index < data.length; index++) setScalar(plan.items, container, String(index));
+    return;
+  }
+  if (Array.isArray(data)) return;
+  for (const [name, property] of plan.properties) if (Object.hasOwn(container, name)) setScalar(property, container, name);
+}
+
+function setScalar(plan: ScalarPlan, container: Record<string, unknown>, key: string): void {
+  const value = container[key];
+  if (plan === 'boolean') {
+    if (value === 1 || value === '1') container[key] = true;
+    else if (value === 0 || value === '0') container[key] = false;
+  } else if (plan === 'integer') {
+    if (typeof value === 'string' && INTEGER_TEXT.test(value)) container[key] = Number(value);
+  } else {
+    applyPlan(plan, value);
+  }
 }
 
 /**

@@ -112,7 +112,7 @@ describe('live endpoints', () => {
   });
 
   it('refuses bad list parameters with a 422', async () => {
-    for (const query of ['limit=0', 'limit=101', 'offset=-1', 'order=up', 'after=no-such-room', 'color=red']) {
+    for (const query of ['limit=0', 'limit=101', 'offset=-1', 'order=up', 'after=no-such-room']) {
       for (const path of ['live', 'live/participants']) {
         const response = await t.api.get(`/api/v1/rooms/${path}?${query}`);
         expect(response.status, `${path}?${query}`).toBe(422);

@@ -56,6 +56,28 @@ describe('phone participants: joined and left', () => {
     ]);
   });
 
+  it('takes what a DS bridge sends: fields it does not know are ignored, muted as 1, 0, "1" or "0"', async () => {
+    // Laravel validates the fields it knows and ignores the rest, and its boolean rule takes
+    // 1, 0, "1" and "0": a bridge that attaches its own data to a call, or sends PHP's booleans,
+    // works against DS and must work here.
+    const room = await createPhoneRoom(t.api);
+    const response = await joined(room.id, [
+      { call_id: 'm1', name: 'One', muted: 1, provider: 'twilio', meta: { leg: 'a' } },
+      { call_id: 'm2', name: 'Two', muted: '0' },
+      { call_id: 'm3', name: 'Three', muted: '1' },
+      { call_id: 'm4', name: 'Four', muted: 0 },
+    ]);
+    expect(response.status, response.text).toBe(200);
+    const live = await t.api.get(`/api/v1/rooms/${room.id}/live/participants`);
+    expect(live.body.live_participants.map((p: { call_id: string; muted: boolean }) => [p.call_id, p.muted])).toEqual([
+      ['m1', true],
+      ['m2', false],
+      ['m3', true],
+      ['m4', false],
+    ]);
+    expect(live.body.live_participants[0]).not.toHaveProperty('provider');
+  });
+
   it('left takes the calls off the roster, records leave_time and reason, and names the room by friendly_url too', async () => {
     const room = await createPhoneRoom(t.api);
     await joined(room.id, [call('a'), call('b'), call('c')]);
@@ -124,7 +146,8 @@ describe('phone participants: joined and left', () => {
       [[call('n1'), { call_id: 'n2', name: 'x'.repeat(256) }], '1.name'],
       [[call('n1'), { call_id: 'n2', caller_number: 'x'.repeat(65) }], '1.caller_number'],
       [[call('n1'), { call_id: 'n2', name: 'n', muted: 'yes' }], '1.muted'],
-      [[call('n1'), { call_id: 'n2', name: 'n', extra: 1 }], '1.extra'],
+      [[call('n1'), { call_id: 'n2', name: 'n', muted: 2 }], '1.muted'],
+      [[call('n1'), { call_id: 'n2', name: 'n', muted: 'true' }], '1.muted'],
       [[call('n1'), { call_id: 7, name: 'n' }], '1.call_id'],
       [[call('n1'), { call_id: '', name: 'n' }], '1.call_id'],
       [[call('n1'), 'n2'], '1'],

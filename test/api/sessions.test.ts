@@ -94,6 +94,11 @@ describe('sessions', () => {
     expect(await list(`date_start=2026-04-01&order=asc&after=${first}`)).toEqual([3, [second, liveId]]);
     expect(await list('date_start=2026-04-01&live=true')).toEqual([1, [liveId]]);
     expect(await list('date_start=2026-04-01&live=false')).toEqual([2, [second, first]]);
+    // PHP's http_build_query sends true and false as 1 and 0, and Laravel's boolean rule takes them.
+    expect(await list('date_start=2026-04-01&live=1')).toEqual([1, [liveId]]);
+    expect(await list('date_start=2026-04-01&live=0')).toEqual([2, [second, first]]);
+    // A parameter the list does not know (a page number, a tracking tag) is ignored, as DS ignores it.
+    expect(await list('date_start=2026-04-01&live=0&page=2&utm_source=x')).toEqual([2, [second, first]]);
     expect(await list(`room_id=${other.friendly_url}`)).toEqual([1, [liveId]]);
     expect(await list(`room_id=${other.id}&live=false`)).toEqual([0, []]);
     expect(await list('room_id=0d9a3d3e-27b1-4e8f-9d39-5a0e2f4c1b7a')).toEqual([0, []]);
