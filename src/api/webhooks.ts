@@ -23,7 +23,7 @@ const WebhookBody = Type.Object(
     endpoint: Type.String({ minLength: 3, maxLength: 100, description: 'Must be a valid http(s) URL.' }),
     name: Type.Optional(Type.Union([Type.String({ minLength: 3, maxLength: 100 }), Type.Null()])),
     authorization_header: Type.Optional(
-      Type.Union([Type.String({ maxLength: 1000 }), Type.Null()], { description: 'Sent verbatim as the Authorization header.' }),
+      Type.Union([Type.String({ maxLength: 1000 }), Type.Null()], { description: 'Sent verbatim as the Authorization header: tabs and printable characters up to U+00FF, no line breaks or other control characters.' }),
     ),
     events: Type.Array(Type.String({ enum: [...EVENT_NAMES] }), { minItems: 1, maxItems: EVENT_NAMES.length * 2 }),
   },

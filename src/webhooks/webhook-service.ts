@@ -165,13 +165,27 @@ export function createWebhookService(deps: { store: Store; changes: ChangeRunner
 }
 
 /**
- * What the route schemas cannot say: the endpoint must parse as an http(s) URL. (Lengths,
- * required fields and known event names are checked by the schemas.)
+ * What the route schemas cannot say: the endpoint must parse as an http(s) URL, and the
+ * authorization header must be a value that can be sent. (Lengths, required fields and known
+ * event names are checked by the schemas.)
  */
 function checkDefinition(input: WebhookInput): WebhookProblems {
-  if (input.endpoint !== undefined && !isHttpUrl(input.endpoint)) return { endpoint: 'The endpoint field must be a valid URL.' };
-  return {};
+  const problems: WebhookProblems = {};
+  if (input.endpoint !== undefined && !isHttpUrl(input.endpoint)) problems.endpoint = 'The endpoint field must be a valid URL.';
+  if (typeof input.authorization_header === 'string' && UNSENDABLE_HEADER_CHARACTER.test(input.authorization_header)) {
+    problems.authorization_header =
+      'The authorization_header field must hold only tabs and printable characters up to U+00FF, without line breaks or other control characters: it is sent as an HTTP header.';
+  }
+  return problems;
 }
+
+/**
+ * What undici refuses in a header value (its `headerCharRegex`, from Node's HTTP client):
+ * control characters other than tab, DEL, and anything past Latin-1. Accepted, such a header
+ * would fail every delivery, and a webhook sends in order, so its queue would stall for the
+ * whole retry period.
+ */
+const UNSENDABLE_HEADER_CHARACTER = /[^\t\x20-\x7e\x80-\xff]/;
 
 function isHttpUrl(value: string): boolean {
   try {

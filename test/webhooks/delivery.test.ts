@@ -91,6 +91,15 @@ describe('webhook delivery', () => {
     expect(receiver.accepted.map((r) => [r.json.event, r.json.data.call_id])).toEqual([['participant_left', 'x-1']]);
   });
 
+  it('sends an authorization header with a tab and Latin-1 characters as it was given', async () => {
+    const header = 'Bearer é\tÿ-secret';
+    const { roomId } = await setUp(['participant_joined'], header);
+    await t.api.post(`/api/v1/rooms/${roomId}/phone-participants/joined`, [{ call_id: 'h-1', name: 'Hal' }]);
+    await waitFor(() => (receiver.accepted.length >= 1 ? true : undefined), 10_000, 'one delivery');
+    // Node's HTTP server reads header bytes as Latin-1, as undici writes them.
+    expect(receiver.accepted[0]!.headers.authorization).toBe(header);
+  });
+
   it('survives refusal, errors and a slow receiver: every event arrives, in order, repeats only as retries', async () => {
     const { roomId, webhookId } = await setUp(['participant_joined', 'participant_left']);
     const base = `/api/v1/rooms/${roomId}/phone-participants`;

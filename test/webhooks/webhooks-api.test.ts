@@ -83,6 +83,31 @@ describe('webhooks API', () => {
     expect((await t.api.get('/api/v1/webhooks')).body.total_count).toBe(0);
   });
 
+  it('refuses an authorization header that could not be sent, on create and on update, and keeps one that can', async () => {
+    // Each side of undici's rule for a header value: tab and 0x20–0x7E and 0x80–0xFF, nothing else.
+    const unsendable = ['x\r\nX-Evil: 1', 'Bearer é€', 'a\nb', 'a\rb', 'a\u0008b', 'a\u001fb', 'a\u007fb', 'a\u0100b', 'Bearer 🔑'];
+    const sendable = ['Bearer abc', 'a\tb', ' ~', 'Bearer é\u0080\u00ff'];
+    const hook = await t.api.post('/api/v1/webhooks', { endpoint: 'https://a.example/x', events: ['participant_left'], authorization_header: 'Bearer kept' });
+    expect(hook.status).toBe(200);
+    for (const header of unsendable) {
+      const created = await t.api.post('/api/v1/webhooks', { endpoint: 'https://a.example/x', events: ['participant_left'], authorization_header: header });
+      expect(created.status, JSON.stringify(header)).toBe(422);
+      expect(created.body.errors, JSON.stringify(header)).toEqual({ authorization_header: [expect.stringMatching(/authorization_header .*control characters/)] });
+      expect(created.body.message).toBe(created.body.errors.authorization_header[0]);
+      const patched = await t.api.patch(`/api/v1/webhooks/${hook.body.id}`, { authorization_header: header });
+      expect(patched.status, JSON.stringify(header)).toBe(422);
+      expect(Object.keys(patched.body.errors)).toEqual(['authorization_header']);
+    }
+    expect((await t.api.get(`/api/v1/webhooks/${hook.body.id}`)).body.authorization_header).toBe('Bearer kept');
+    expect((await t.api.get('/api/v1/webhooks')).body.total_count).toBe(1);
+    for (const header of sendable) {
+      const patched = await t.api.patch(`/api/v1/webhooks/${hook.body.id}`, { authorization_header: header });
+      expect(patched.status, JSON.stringify(header)).toBe(200);
+      expect(patched.body.authorization_header).toBe(header);
+    }
+    await t.api.delete(`/api/v1/webhooks/${hook.body.id}`);
+  });
+
   it('holds at most 100 webhooks per team: the next one is a 422 and changes nothing', async () => {
     const api = t.client({ kind: 'bearer', key: (await t.running.services.teams.create({ name: 'Many hooks' })).developer_key });
     for (let i = 0; i < 100; i++) expect((await api.post('/api/v1/webhooks', { endpoint: `https://h${i}.example/x`, events: ['participant_left'] })).status).toBe(200);
