@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 const MATRIX = [
   'test/store/settle-delivery.test.ts',
   'test/api/**/*.test.ts',
-  'test/webhooks/{delivery,webhooks-api,dispatcher-idle}.test.ts',
+  'test/webhooks/{delivery,webhooks-api,dispatcher-idle,addresses}.test.ts',
   'test/seed/**/*.test.ts',
   'test/domain/**/*.test.ts',
   'test/scenario/**/*.test.ts',

@@ -23,6 +23,7 @@ import { createModerationService } from './domain/moderation.js';
 import { createOutboxHook } from './webhooks/outbox.js';
 import { createDispatcher, DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions } from './webhooks/dispatcher.js';
 import { createWebhookService } from './webhooks/webhook-service.js';
+import { createAddressPolicy } from './webhooks/addresses.js';
 import { installErrorHandling } from './api/errors.js';
 import { installValidators, refuseNulCharacters } from './api/validation.js';
 import { installBodyParsing } from './api/body-parsing.js';
@@ -88,7 +89,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Delivery timing (retries, leases, giving up) runs on the real clock even when tests drive
   // the app's clock: it is about the network, not about the rooms' time.
   const deliveryClock = systemClock;
-  const dispatcher = createDispatcher({ store, clock: deliveryClock, logger }, { ...DEFAULT_DISPATCHER_OPTIONS, ...config.webhooks, ...options.webhookDispatch });
+  // Where webhooks may be sent: checked when one is defined, and again at each connection.
+  const webhookAddresses = createAddressPolicy(config.webhookAddresses);
+  const dispatcher = createDispatcher({ store, clock: deliveryClock, logger, addresses: webhookAddresses }, { ...DEFAULT_DISPATCHER_OPTIONS, ...config.webhooks, ...options.webhookDispatch });
   changes.addCommitHook(createOutboxHook({ deliveryClock, afterEnqueued: (webhookIds) => dispatcher.wake(webhookIds) }));
   // Session history keeps naming a room after it is deleted.
   changes.addCommitHook(createRoomHistoryHook());
@@ -104,7 +107,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     rooms,
     roster: createRosterService(core),
     feed: createRoomFeed(core, options.feed),
-    webhooks: createWebhookService({ store, changes, deliveryClock, onRetry: () => dispatcher.wake() }),
+    webhooks: createWebhookService({ store, changes, deliveryClock, addresses: webhookAddresses, onRetry: () => dispatcher.wake() }),
     sessions: createSessionService(core),
     attendance: createAttendanceService(core),
     usage: createUsageService(core),

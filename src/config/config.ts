@@ -49,6 +49,12 @@ export interface Config {
   rateLimitPerMinute: number;
   /** How long a web participant whose page lost its connection stays in the room (a reload within it keeps the same participant). */
   presenceGraceMs: number;
+  /**
+   * Which addresses webhook endpoints may reach: `private` adds loopback and private networks to
+   * the public addresses (a bridge on the same host or LAN); `public` is for a server whose teams
+   * must not reach its network. Link-local, unspecified, multicast and broadcast never.
+   */
+  webhookAddresses: WebhookAddresses;
   /** Webhook delivery timing. */
   webhooks: {
     /** One attempt's limit; a slower receiver counts as failed. */
@@ -62,6 +68,8 @@ export interface Config {
     concurrency: number;
   };
 }
+
+export type WebhookAddresses = 'private' | 'public';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -136,6 +144,11 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     throw new ConfigError('ROOMLINE_POSTGRES_PREPARED_STATEMENTS', 'must be on or off');
   }
 
+  const webhookAddresses = (read('ROOMLINE_WEBHOOK_ADDRESSES') ?? 'private').toLowerCase();
+  if (webhookAddresses !== 'private' && webhookAddresses !== 'public') {
+    throw new ConfigError('ROOMLINE_WEBHOOK_ADDRESSES', 'must be private (public addresses, loopback and private networks) or public (public addresses only)');
+  }
+
   return {
     port,
     host,
@@ -157,6 +170,7 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     maxStreamsPerTeam: parseInteger('ROOMLINE_MAX_STREAMS_PER_TEAM', read('ROOMLINE_MAX_STREAMS_PER_TEAM') ?? '1000', 1, 1_000_000),
     rateLimitPerMinute: parseInteger('ROOMLINE_RATE_LIMIT', read('ROOMLINE_RATE_LIMIT') ?? '1000', 0, 10_000_000),
     presenceGraceMs: parseInteger('ROOMLINE_PRESENCE_GRACE_MS', read('ROOMLINE_PRESENCE_GRACE_MS') ?? '5000', 1000, 600_000),
+    webhookAddresses,
     webhooks: {
       timeoutMs: parseInteger('ROOMLINE_WEBHOOK_TIMEOUT_MS', read('ROOMLINE_WEBHOOK_TIMEOUT_MS') ?? '10000', 50, 120_000),
       retryBaseMs: parseInteger('ROOMLINE_WEBHOOK_RETRY_BASE_MS', read('ROOMLINE_WEBHOOK_RETRY_BASE_MS') ?? '1000', 10, 3_600_000),

@@ -14,6 +14,7 @@ import {
   type LeasedDelivery,
 } from '../store/repos/webhooks.js';
 import { signatureHeader } from './signature.js';
+import { AddressNotAllowedError, literalAddress, type AddressPolicy, type RefusedAddressKind } from './addresses.js';
 
 export interface DispatcherOptions {
   /** How long one attempt may take before it counts as failed. */
@@ -56,10 +57,18 @@ export interface Dispatcher {
   stop(): Promise<void>;
 }
 
-export function createDispatcher(deps: { store: Store; clock: Clock; logger: Logger }, options: DispatcherOptions): Dispatcher {
-  const { store, clock } = deps;
+export function createDispatcher(deps: { store: Store; clock: Clock; logger: Logger; addresses: AddressPolicy }, options: DispatcherOptions): Dispatcher {
+  const { store, clock, addresses } = deps;
   const logger = deps.logger.child({ component: 'webhooks' });
-  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 16, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
+  const agent = new Agent({
+    keepAliveTimeout: 10_000,
+    connections: 16,
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+    // A name's addresses are checked as it is connected to, not when the webhook was defined:
+    // what it resolves to may have changed since (DNS rebinding).
+    connect: { lookup: addresses.lookup },
+  });
   /** Webhooks with an attempt in flight from this node, and the attempts themselves. */
   const inFlight = new Map<string, Promise<void>>();
   // A sender's lease outlives its longest attempt, so a live sender never loses its row to another.
@@ -137,8 +146,11 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
 
     let statusCode: number | null = null;
     let error: string | null = null;
+    let refused: { address: string; kind: RefusedAddressKind } | undefined;
     try {
-      const response = await request(target.endpoint, {
+      const url = new URL(target.endpoint);
+      refuseAddressLiteral(url);
+      const response = await request(url, {
         method: 'POST',
         headers,
         body: delivery.payload,
@@ -149,6 +161,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
       await response.body.dump({ limit: 64 * 1024 });
     } catch (cause) {
       error = describeFailure(cause);
+      if (cause instanceof AddressNotAllowedError) refused = { address: cause.address, kind: cause.kind };
     }
 
     const now = clock.now();
@@ -167,9 +180,19 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     };
     const next = await store.settleDelivery({ delivery, outcome, next: stopped ? undefined : { now, until: now + leaseMs } });
     if (!delivered) {
-      logger.info({ delivery: delivery.id, webhook: delivery.webhook_id, attempts, status: statusCode, error, givenUp }, 'webhook attempt failed');
+      logger.info({ delivery: delivery.id, webhook: delivery.webhook_id, attempts, status: statusCode, error, refused, givenUp }, 'webhook attempt failed');
     }
     return next;
+  }
+
+  /**
+   * An IP-literal host is connected to without a lookup, so the agent's check never sees it: it
+   * is checked here (a webhook stored before the server turned to public addresses only).
+   */
+  function refuseAddressLiteral(url: URL): void {
+    const address = literalAddress(url);
+    const kind = address === undefined ? undefined : addresses.refusal(address);
+    if (address !== undefined && kind !== undefined) throw new AddressNotAllowedError(address, kind);
   }
 
   /** Exponential backoff with jitter: base·2^(n-1), capped, then scaled by a random 50–100 %. */
@@ -232,6 +255,8 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
 }
 
 function describeFailure(cause: unknown): string {
+  // Said as it is and no more: which address, or what kind, is for the server's log alone.
+  if (cause instanceof AddressNotAllowedError) return cause.message;
   if (cause instanceof Error) {
     const code = (cause as { code?: string }).code;
     if (cause.name === 'TimeoutError' || cause.name === 'AbortError') return 'timeout';

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import { countWebhooks, findDelivery, findWebhook, insertDeliveries, insertWebhook, takeSequences, type DeliveryRow, type WebhookRow } from '../store/repos/webhooks.js';
 import { invalidAfter, type Page } from '../api/pagination.js';
 import { pageByCreation, type PageCursor } from '../store/repos/paging.js';
+import type { AddressPolicy, RefusedAddressKind } from './addresses.js';
 
 export interface WebhookInput {
   endpoint?: string;
@@ -46,7 +47,13 @@ export interface WebhookService {
  * `deliveryClock` times the queue (when a retry is due, when to give up): it is the real clock
  * even when tests drive the app's clock, since delivery timing is about the network.
  */
-export function createWebhookService(deps: { store: Store; changes: ChangeRunner; deliveryClock: Clock; onRetry: () => void }): WebhookService {
+export function createWebhookService(deps: {
+  store: Store;
+  changes: ChangeRunner;
+  deliveryClock: Clock;
+  addresses: AddressPolicy;
+  onRetry: () => void;
+}): WebhookService {
   const { store, changes } = deps;
 
   async function list(teamId: string, page: Page): Promise<WebhookList> {
@@ -66,7 +73,7 @@ export function createWebhookService(deps: { store: Store; changes: ChangeRunner
   }
 
   async function create(teamId: string, input: WebhookInput): Promise<WebhookRow | WebhookProblems> {
-    const problems = checkDefinition(input);
+    const problems = checkDefinition(input, deps.addresses);
     if (Object.keys(problems).length > 0) return problems;
     return changes.run(async function createWebhook(change) {
       if ((await countWebhooks(change.trx, teamId)) >= MAX_WEBHOOKS_PER_TEAM) {
@@ -88,7 +95,7 @@ export function createWebhookService(deps: { store: Store; changes: ChangeRunner
   }
 
   async function update(teamId: string, webhookId: string, input: WebhookInput): Promise<WebhookRow | WebhookProblems | undefined> {
-    const problems = checkDefinition(input);
+    const problems = checkDefinition(input, deps.addresses);
     if (Object.keys(problems).length > 0) return problems;
     return changes.run(async function updateWebhook(change) {
       const existing = await findWebhook(change.trx, teamId, webhookId.toLowerCase());
@@ -165,13 +172,14 @@ export function createWebhookService(deps: { store: Store; changes: ChangeRunner
 }
 
 /**
- * What the route schemas cannot say: the endpoint must parse as an http(s) URL, and the
- * authorization header must be a value that can be sent. (Lengths, required fields and known
- * event names are checked by the schemas.)
+ * What the route schemas cannot say: the endpoint must be an http(s) URL with a host that
+ * webhooks may reach, and the authorization header a value that can be sent. (Lengths,
+ * required fields and known event names are checked by the schemas.)
  */
-function checkDefinition(input: WebhookInput): WebhookProblems {
+function checkDefinition(input: WebhookInput, addresses: AddressPolicy): WebhookProblems {
   const problems: WebhookProblems = {};
-  if (input.endpoint !== undefined && !isHttpUrl(input.endpoint)) problems.endpoint = 'The endpoint field must be a valid URL.';
+  const endpoint = input.endpoint === undefined ? undefined : endpointProblem(input.endpoint, addresses);
+  if (endpoint !== undefined) problems.endpoint = endpoint;
   if (typeof input.authorization_header === 'string' && UNSENDABLE_HEADER_CHARACTER.test(input.authorization_header)) {
     problems.authorization_header =
       'The authorization_header field must hold only tabs and printable characters up to U+00FF, without line breaks or other control characters: it is sent as an HTTP header.';
@@ -187,14 +195,44 @@ function checkDefinition(input: WebhookInput): WebhookProblems {
  */
 const UNSENDABLE_HEADER_CHARACTER = /[^\t\x20-\x7e\x80-\xff]/;
 
-function isHttpUrl(value: string): boolean {
+/**
+ * Only a host as written is sent to: after `http:` the URL parser skips any number of slashes
+ * and backslashes, so `http:///x` and `http:/x` would go to host `x`. The host checked is the
+ * parser's, the one undici connects to (`http://2852039166/` is 169.254.169.254); names are
+ * checked again at each connection, on what they resolve to then (see addresses.ts).
+ */
+function endpointProblem(endpoint: string, addresses: AddressPolicy): string | undefined {
+  let url: URL;
   try {
-    const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    url = new URL(endpoint);
   } catch {
-    return false;
+    return 'The endpoint field must be a valid URL.';
   }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') return 'The endpoint field must be a valid URL.';
+  if (!HOST_AS_WRITTEN.test(asTheUrlParserReadsIt(endpoint))) return 'The endpoint field must name its host after "//", as in https://bridge.example/hooks.';
+  const refused = addresses.endpointRefusal(url);
+  return refused === undefined ? undefined : REFUSED_ENDPOINT[refused];
 }
+
+/** Exactly two slashes after the scheme, then the host. */
+const HOST_AS_WRITTEN = /^https?:[/\\]{2}(?![/\\])/i;
+
+/** The URL parser first drops leading and trailing controls and spaces, and tabs and newlines anywhere. */
+function asTheUrlParserReadsIt(value: string): string {
+  // eslint-disable-next-line no-control-regex -- these are the characters the parser drops
+  return value.replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, '').replace(/[\t\n\r]/g, '');
+}
+
+const PUBLIC_ONLY = 'this server sends webhooks to public addresses only (ROOMLINE_WEBHOOK_ADDRESSES=public).';
+
+const REFUSED_ENDPOINT: Record<RefusedAddressKind, string> = {
+  'link-local': 'The endpoint field must not be a link-local address (169.254.0.0/16, fe80::/10, where cloud metadata services answer).',
+  unspecified: 'The endpoint field must not be an unspecified address (0.0.0.0/8, ::).',
+  multicast: 'The endpoint field must not be a multicast address.',
+  broadcast: 'The endpoint field must not be a broadcast address.',
+  loopback: `The endpoint field must not be a loopback address (localhost, 127.0.0.0/8, ::1): ${PUBLIC_ONLY}`,
+  private: `The endpoint field must not be a private network address (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7): ${PUBLIC_ONLY}`,
+};
 
 function unique(events: string[]): WebhookEventName[] {
   return [...new Set(events)] as WebhookEventName[];

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       postgresConnectTimeoutMs: 10_000,
       bodyLimit: 1024 * 1024,
       shutdownGraceSeconds: 10,
+      webhookAddresses: 'private',
     });
   });
 
@@ -55,6 +56,7 @@ describe('loadConfig', () => {
         ROOMLINE_BODY_LIMIT: '2048',
         ROOMLINE_SHUTDOWN_GRACE_SECONDS: '0',
         ROOMLINE_STREAM_HEARTBEAT_MS: '500',
+        ROOMLINE_WEBHOOK_ADDRESSES: 'Public',
       },
       { PORT: '9090' },
     );
@@ -74,6 +76,7 @@ describe('loadConfig', () => {
       bodyLimit: 2048,
       shutdownGraceSeconds: 0,
       streamHeartbeatMs: 500,
+      webhookAddresses: 'public',
     });
   });
 
@@ -113,6 +116,8 @@ describe('loadConfig', () => {
       [{ ROOMLINE_PRESENCE_GRACE_MS: '10' }, 'ROOMLINE_PRESENCE_GRACE_MS'],
       [{ ROOMLINE_WEBHOOK_TIMEOUT_MS: '1' }, 'ROOMLINE_WEBHOOK_TIMEOUT_MS'],
       [{ ROOMLINE_WEBHOOK_CONCURRENCY: '0' }, 'ROOMLINE_WEBHOOK_CONCURRENCY'],
+      [{ ROOMLINE_WEBHOOK_ADDRESSES: 'all' }, 'ROOMLINE_WEBHOOK_ADDRESSES'],
+      [{ ROOMLINE_WEBHOOK_ADDRESSES: 'public,private' }, 'ROOMLINE_WEBHOOK_ADDRESSES'],
     ];
     for (const [env, variable] of cases) {
       const error = configError(env);
