@@ -25,7 +25,7 @@ import { createDispatcher, DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions } 
 import { createWebhookService } from './webhooks/webhook-service.js';
 import { createAddressPolicy } from './webhooks/addresses.js';
 import { installErrorHandling } from './api/errors.js';
-import { installValidators, refuseNulCharacters } from './api/validation.js';
+import { installValidators, refuseUnstorableText } from './api/validation.js';
 import { installBodyParsing } from './api/body-parsing.js';
 import { authenticateRequests } from './api/auth.js';
 import { installTeamRateLimit } from './limits/rate-limit.js';
@@ -132,7 +132,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   installErrorHandling(server);
   installValidators(server);
   installBodyParsing(server);
-  refuseNulCharacters(server);
+  refuseUnstorableText(server);
 
   // The OpenAPI document and /docs come first: they collect every route registered after them.
   await server.register(openApiRoutes, { services });

@@ -105,44 +105,60 @@ function setScalar(plan: ScalarPlan, container: Record<string, unknown>, key: st
 }
 
 /**
- * Text may not carry U+0000 (NUL), anywhere: PostgreSQL cannot store it in a text column, so in
- * cluster mode the write would fail, and no DS field has a use for it. It is refused as a 422
- * in both modes, so a client gets the same answer from either (in a path, a 404: the text
- * names nothing). Path parameters and the query string are checked here, before the route's
- * validation; bodies as they are parsed (body-parsing.ts), where a NUL can only come as the
- * escape `\u0000`.
+ * Text must be storable and mean the same everywhere. Two kinds are refused as a 422 in both
+ * modes, so a client gets the same answer from either (in a path, a 404: the text names
+ * nothing):
+ * - U+0000 (NUL): PostgreSQL cannot store it in a text column, so in cluster mode the write
+ *   would fail, and no DS field has a use for it;
+ * - an unpaired UTF-16 surrogate (JSON's `"\ud800"` alone): it has no UTF-8 form, so it would
+ *   be stored as U+FFFD, and two different call ids would come back as the same one.
+ * Path parameters and the query string are checked here, before the route's validation;
+ * bodies as they are parsed (body-parsing.ts), where either can only come as an escape.
  */
-export function refuseNulCharacters(app: FastifyInstance): void {
-  app.addHook('preValidation', async function refuseNulInUrl(request) {
+export function refuseUnstorableText(app: FastifyInstance): void {
+  app.addHook('preValidation', async function refuseUnstorableTextInUrl(request) {
     const problems: FieldErrors = {};
-    // A path that names something by a text with a NUL names nothing: a 404, as for any odd reference.
-    collectNulFields(request.params, '', problems);
+    // A path that names something by such a text names nothing: a 404, as for any odd reference.
+    collectTextProblems(request.params, '', problems);
     if (Object.keys(problems).length > 0) throw notFound();
     // Only the query fields the route reads: a page link's tracking parameters are not its business.
     const declared = (request.routeOptions.schema?.querystring as { properties?: Record<string, unknown> } | undefined)?.properties;
     if (declared !== undefined) {
       const query = request.query as Record<string, unknown>;
-      for (const field of Object.keys(declared)) collectNulFields(query[field], field, problems);
+      for (const field of Object.keys(declared)) collectTextProblems(query[field], field, problems);
     }
     if (Object.keys(problems).length > 0) throw validationError(problems);
   });
 }
 
-/** Adds a problem for each string in `value` holding a NUL, under its Laravel field path ("0.name"). */
-export function collectNulFields(value: unknown, path: string, problems: FieldErrors): void {
+/** Whether JSON text has an escape refuseUnstorableText may refuse: only then is the parsed body walked. */
+export function mayHoldUnstorableText(json: string): boolean {
+  return json.includes('\\u') && /\\u(?:0000|[dD][89a-fA-F])/.test(json);
+}
+
+/** Adds a problem for each string in `value` (or field name) that refuseUnstorableText refuses, under its Laravel field path ("0.name"). */
+export function collectTextProblems(value: unknown, path: string, problems: FieldErrors): void {
   if (typeof value === 'string') {
-    if (value.includes('\0')) addNulProblem(problems, path === '' ? 'body' : path);
+    const problem = textProblem(value);
+    if (problem !== undefined) addProblem(problems, path === '' ? 'body' : path, problem);
     return;
   }
   if (value === null || typeof value !== 'object') return;
   for (const [key, item] of Object.entries(value)) {
     const field = path === '' ? key : `${path}.${key}`;
-    // A field's name may hold the NUL itself: it is reported with the NUL written out.
-    if (key.includes('\0')) addNulProblem(problems, field.replaceAll('\0', '\\0'));
-    else collectNulFields(item, field, problems);
+    // A field's name may hold the text itself: it is reported with a NUL written out.
+    const problem = textProblem(key);
+    if (problem !== undefined) addProblem(problems, field.replaceAll('\0', '\\0'), problem);
+    else collectTextProblems(item, field, problems);
   }
 }
 
-function addNulProblem(problems: FieldErrors, field: string): void {
-  problems[field] = [`The ${field} field must not contain NUL characters.`];
+function textProblem(text: string): string | undefined {
+  if (text.includes('\0')) return 'must not contain NUL characters';
+  if (!(text as string & { isWellFormed(): boolean }).isWellFormed()) return 'must not contain unpaired UTF-16 surrogates';
+  return undefined;
+}
+
+function addProblem(problems: FieldErrors, field: string, problem: string): void {
+  problems[field] = [`The ${field} field ${problem}.`];
 }

@@ -120,6 +120,32 @@ describe('bad input', () => {
     await t.api.delete(`/api/v1/rooms/${room.body.id}`);
   });
 
+  it('refuses text holding an unpaired UTF-16 surrogate with a 422, and keeps paired ones', async () => {
+    // A lone surrogate has no UTF-8 form: stored, it became U+FFFD, and two different call ids
+    // ("x\ud800", "x\ud801") came back as one the bridge never sent.
+    const room = await t.api.post('/api/v1/rooms', { telephony_enabled: true });
+    const joined = `/api/v1/rooms/${room.body.id}/phone-participants/joined`;
+    const refused: Array<[string, string, string, string]> = [
+      ['POST', joined, '[{"call_id":"x\\ud800","name":"one"},{"call_id":"x\\ud801","name":"two"}]', '0.call_id'],
+      ['POST', joined, '[{"call_id":"a","name":"Ann"},{"call_id":"b","name":"B\\udc00"}]', '1.name'],
+      ['POST', `/api/v1/rooms/${room.body.id}/phone-participants/left`, '["ok","\\ud83d"]', '1'],
+      ['POST', '/api/v1/rooms', '{"description":"tail \\ud800"}', 'description'],
+    ];
+    for (const [method, path, raw, field] of refused) {
+      const response = await t.api.request(method, path, { raw, headers: { 'content-type': 'application/json' } });
+      expect(response.status, `${method} ${path} ${raw}`).toBe(422);
+      expect(response.body.errors[field], `${method} ${path} ${raw}`).toEqual([`The ${field} field must not contain unpaired UTF-16 surrogates.`]);
+    }
+    expect((await t.api.get(`/api/v1/rooms/${room.body.id}/live/participants`)).body.live_participants).toEqual([]);
+    expect((await t.api.get('/api/v1/rooms')).body.total_count).toBe(1);
+
+    // A pair written as escapes is one character (here an emoji), as JSON means it.
+    const paired = await t.api.request('POST', joined, { raw: '[{"call_id":"smile-\\ud83d\\ude00","name":"Smile"}]', headers: { 'content-type': 'application/json' } });
+    expect(paired.status).toBe(200);
+    expect((await t.api.get(`/api/v1/rooms/${room.body.id}/live/participants`)).body.live_participants.map((p: { call_id: string }) => p.call_id)).toEqual(['smile-😀']);
+    await t.api.delete(`/api/v1/rooms/${room.body.id}`);
+  });
+
   it('answers an unknown route with the DS 404, with or without credentials', async () => {
     for (const [client, method, path] of [
       [t.api, 'GET', '/api/v1/no-such-thing'],
