@@ -248,6 +248,15 @@ function article(type: string): string {
     .join(' or ');
 }
 
+/**
+ * Fastify answers two errors itself, before any route or error handler: a path that does not
+ * decode (`/rooms/%ff`) and a failed route constraint. Given to Fastify as `frameworkErrors`, so
+ * they get the catalogue's answer too (a path that does not decode names nothing: a 404).
+ */
+export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendError(reply, toApiError(error));
+}
+
 /** Installs the one error handler and the 404 handler. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {

@@ -153,6 +153,10 @@ describe('bad input', () => {
       [t.api, 'PUT', '/api/v1/webhooks'],
       [t.client(), 'GET', '/api/v2/rooms'],
       [t.client(), 'GET', '/wp-login.php'],
+      // Paths that do not decode (bytes that are not UTF-8, a lone surrogate's) name nothing either.
+      [t.api, 'GET', '/api/v1/rooms/%ff'],
+      [t.api, 'POST', '/api/v1/rooms/any-room/phone-participants/%ED%A0%80/mute'],
+      [t.client(), 'GET', '/%c0%af'],
     ] as const) {
       const response = await client.request(method, path);
       expect(response.status, `${method} ${path}`).toBe(404);
