@@ -186,9 +186,16 @@ export function createRoomService(deps: CoreDeps): RoomService {
       const known = await existingTeamTags(change.trx, teamId, tags);
       const unknown = Object.fromEntries(tags.flatMap((tag, index) => (known.has(tag) ? [] : [[`tags.${index}`, [`The selected tags.${index} is invalid.`]]])));
       if (Object.keys(unknown).length > 0) throw validationError(unknown);
-      const tagged = await listRoomsWithTags(change.trx, teamId, tags);
-      for (const room of tagged) await deleteRoomWithEvent(change, room, options);
-      return tagged.length;
+      let deleted = 0;
+      for (const room of await listRoomsWithTags(change.trx, teamId, tags)) {
+        // As DS does, a room whose session is live is skipped: a tag's clean-up never ends a
+        // call in progress. Locked first, so nobody joins between the check and the delete.
+        await lockRosterRoom(change, room.id);
+        if (await roomHasLiveSession(change.trx, room.id)) continue;
+        await deleteRoomWithEvent(change, room, options);
+        deleted++;
+      }
+      return deleted;
     });
   }
 
