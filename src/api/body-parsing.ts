@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { validationError, type FieldErrors } from './errors.js';
+import { ApiError, validationError, type FieldErrors } from './errors.js';
 import { collectTextProblems, mayHoldUnstorableText } from './validation.js';
 
 /**
@@ -8,10 +8,18 @@ import { collectTextProblems, mayHoldUnstorableText } from './validation.js';
  * counts as no body — DS clients send that header on body-less actions such as
  * `phone/connect` and `raise-hand` —, text/plain is not accepted (415, not a 422), and text
  * holding a NUL or an unpaired surrogate is a 422 (refuseUnstorableText in validation.ts says why).
+ * A compressed body (Content-Encoding) is a 415.
  */
 export function installBodyParsing(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser(['application/json', 'text/plain']);
+  // A compressed body is not JSON to the parser: say what is wrong (415) instead of "not valid JSON".
+  app.addHook('onRequest', async function refuseEncodedBodies(request) {
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      throw new ApiError('unsupported_media_type', `The request body must be sent uncompressed (Content-Encoding: ${encoding} is not supported).`);
+    }
+  });
   app.addContentTypeParser('application/json', { parseAs: 'string' }, function parseJsonOrNothing(request, body, done) {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') {
@@ -30,5 +38,12 @@ export function installBodyParsing(app: FastifyInstance): void {
       }
       done(error, value);
     });
+  });
+
+  // A request without a body (curl -X POST, no data) to a route whose body is an object means
+  // no fields, like `{}`, on every such route alike: a token with no claims of its own, a
+  // change of nothing. A JSON null stays invalid.
+  app.addHook('preValidation', async function missingBodyIsEmpty(request) {
+    if (request.body === undefined && (request.routeOptions.schema?.body as { type?: unknown } | undefined)?.type === 'object') request.body = {};
   });
 }

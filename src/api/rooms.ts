@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { isoTime } from '../domain/clock.js';
 import { RoomSettingSchemas } from '../domain/room-settings.js';
@@ -76,11 +75,6 @@ const RoomListQuery = listQueryWith({ tag: TagFilter, 'tag[]': TagFilter });
 
 const NoContent = Type.Unsafe<undefined>({ description: 'An empty body.' });
 
-/** A request without a body (curl -X POST, no data) means no fields, like `{}`; a JSON null stays invalid. */
-async function missingBodyIsEmpty(request: FastifyRequest): Promise<void> {
-  if (request.body === undefined) request.body = {};
-}
-
 /** The DS rooms resource: create, list, read, change and delete the team's rooms. */
 export async function roomsRoutes(app: Api, { services }: RouteOptions): Promise<void> {
   const { rooms, config } = services;
@@ -110,7 +104,6 @@ export async function roomsRoutes(app: Api, { services }: RouteOptions): Promise
         body: RoomBody,
         response: { 200: RoomResponse, ...errorResponses(400, 401, 413, 415, 422) },
       },
-      preValidation: missingBodyIsEmpty,
     },
     async function createRoom(request) {
       return toWire(await rooms.create(request.team.id, request.body));
@@ -168,7 +161,6 @@ export async function roomsRoutes(app: Api, { services }: RouteOptions): Promise
         body: RoomBody,
         response: { 200: RoomResponse, ...errorResponses(400, 401, 404, 413, 415, 422) },
       },
-      preValidation: missingBodyIsEmpty,
     },
     async function updateRoom(request) {
       return toWire(await rooms.update(request.team.id, request.params.room, request.body));
@@ -186,7 +178,6 @@ export async function roomsRoutes(app: Api, { services }: RouteOptions): Promise
         body: DeleteRoomBody,
         response: { 204: NoContent, ...errorResponses(400, 401, 404, 422) },
       },
-      preValidation: missingBodyIsEmpty,
     },
     async function deleteRoom(request, reply) {
       await rooms.remove(request.team.id, request.params.room, request.body);

@@ -95,9 +95,15 @@ export interface RoomService {
   updateDefaults(teamId: string, input: TeamDefaultsInput): Promise<TeamDefaults>;
 }
 
-/** friendly_urls that would hide a server route behind a room page. */
 /** First path segments the server answers itself: a room page there would be hidden. */
-export const RESERVED_FRIENDLY_URLS: readonly string[] = ['api', 'docs', 'healthz', 'readyz'];
+export const SERVER_PATH_NAMES: readonly string[] = ['api', 'docs', 'healthz', 'readyz'];
+
+/**
+ * friendly_urls a room may not take: the server's own first path segments, and `live`, which
+ * `/rooms/live` answers with the team's live rooms, so a room of that name could not be read,
+ * changed or deleted by it.
+ */
+export const RESERVED_FRIENDLY_URLS: readonly string[] = [...SERVER_PATH_NAMES, 'live'];
 
 export function createRoomService(deps: CoreDeps): RoomService {
   const { store, changes } = deps;

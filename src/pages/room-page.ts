@@ -6,7 +6,7 @@ import { fromColumns } from '../domain/room-settings.js';
 import { PAGE_API_PREFIX, pageApiRoutes } from './page-api.js';
 import { serveClientAssets } from './page-assets.js';
 import { contentSecurityPolicy, noticeFor, noticePageHtml, roomPageHtml } from './page-html.js';
-import { RESERVED_FRIENDLY_URLS } from '../domain/rooms.js';
+import { SERVER_PATH_NAMES } from '../domain/rooms.js';
 
 const PageParams = Type.Object({ room: Type.String({ minLength: 1, maxLength: 255 }) });
 // Other query parameters (a campaign's, an embedder's) are left alone.
@@ -17,7 +17,7 @@ const Html = Type.String({ description: 'text/html' });
  * The server's own top-level paths (rooms.ts refuses them as friendly_urls): a request for one
  * (`GET /api`) is no page visit and gets the server's 404, like any other unknown route.
  */
-const SERVER_PATHS = new Set(RESERVED_FRIENDLY_URLS);
+const SERVER_PATHS = new Set(SERVER_PATH_NAMES);
 
 /**
  * The room page, `/{friendly_url or id}`: the participants panel of a room, live. A public

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -63,6 +64,37 @@ describe('bad input', () => {
         expect(response.body).toEqual({ message: 'The request body must be JSON (Content-Type: application/json).' });
       }
     }
+    await expectHealthyAndUnchanged();
+  });
+
+  it('answers a compressed body with a 415 saying so, not as malformed JSON', async () => {
+    const raw = gzipSync(JSON.stringify(['53858671-c5e0-441a-9e33-e5d7f7f1861e']));
+    for (const [method, path] of BODY_ROUTES) {
+      const response = await t.api.request(method, path, { raw, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } });
+      expect(response.status, `${method} ${path}`).toBe(415);
+      expect(response.body).toEqual({ message: 'The request body must be sent uncompressed (Content-Encoding: gzip is not supported).' });
+    }
+    const identity = await t.api.request('POST', '/api/v1/rooms/any-room/phone-participants/left', { raw: '["a"]', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' } });
+    expect(identity.status).toBe(404);
+    await expectHealthyAndUnchanged();
+  });
+
+  it('takes a missing body as {} on every route whose body is an object', async () => {
+    // POST /webhooks without a body names the fields it needs, instead of "body must be an object".
+    const created = await t.api.request('POST', '/api/v1/webhooks');
+    expect(created.status).toBe(422);
+    expect(Object.keys(created.body.errors).sort()).toEqual(['endpoint', 'events']);
+    const webhook = await t.api.post('/api/v1/webhooks', { endpoint: 'https://bridge.example/hook', events: ['participant_left'] });
+    // PATCH without a body changes nothing, on webhooks as on rooms and the team's defaults.
+    const patched = await t.api.request('PATCH', `/api/v1/webhooks/${webhook.body.id}`);
+    expect(patched.status, patched.text).toBe(200);
+    const { updated_at: _updated, ...unchanged } = webhook.body;
+    expect(patched.body).toMatchObject(unchanged);
+    expect((await t.api.request('PATCH', '/api/v1')).status).toBe(200);
+    expect((await t.api.delete(`/api/v1/webhooks/${webhook.body.id}`)).status).toBe(204);
+    // A JSON null is no object, and stays a 422.
+    const nullBody = await t.api.request('PATCH', '/api/v1', { raw: 'null', headers: { 'content-type': 'application/json' } });
+    expect(nullBody.status).toBe(422);
     await expectHealthyAndUnchanged();
   });
 

@@ -182,6 +182,8 @@ describe('rooms', () => {
       [{ friendly_url: 'has space' }, 'friendly_url'],
       [{ friendly_url: 'dots.not.ok' }, 'friendly_url'],
       [{ friendly_url: 'healthz' }, 'friendly_url'],
+      [{ friendly_url: 'live' }, 'friendly_url'],
+      [{ friendly_url: 'LIVE' }, 'friendly_url'],
       [{ friendly_url: 42 }, 'friendly_url'],
       [{ description: 'ab' }, 'description'],
       [{ description: 'x'.repeat(501) }, 'description'],
