@@ -30,9 +30,15 @@ export function listQueryWith<P extends Record<string, TSchema>>(filters: P) {
   return Type.Object({ ...ListQuery.properties, ...filters }, { additionalProperties: false });
 }
 
-/** `{"total_count": N, "data": [...]}`, the DS list answer. */
-export function ListOf<T extends TSchema>(item: T) {
-  return Type.Object({ total_count: Type.Integer(), data: Type.Array(item) });
+/**
+ * `{"total_count": N, "data": [...]}`, the DS list answer. DS sends the count of its rooms,
+ * sessions and participants lists as text (`"total_count": "2"`) and of the others as a
+ * number; `countAsText` gives a list the first form, so a client typed from DS's document
+ * decodes it. The count stays a number in the code: the serializer writes it as text.
+ */
+export function ListOf<T extends TSchema>(item: T, options: { countAsText?: boolean } = {}) {
+  const count = options.countAsText === true ? Type.Unsafe<number>({ type: 'string', example: '2', description: 'The count, as text (as DS sends it).' }) : Type.Integer();
+  return Type.Object({ total_count: count, data: Type.Array(item) });
 }
 
 export interface Page {

@@ -101,7 +101,7 @@ export async function participantsRoutes(app: Api, { services }: RouteOptions): 
         description: 'By join time. `after` is a participant id.',
         tags: TAGS,
         querystring: ParticipantsQuery,
-        response: { 200: ListOf(ParticipantEntry), ...errorResponses(401, 422) },
+        response: { 200: ListOf(ParticipantEntry, { countAsText: true }), ...errorResponses(401, 422) },
       },
     },
     async function listParticipants(request) {
@@ -119,7 +119,7 @@ export async function participantsRoutes(app: Api, { services }: RouteOptions): 
         tags: TAGS,
         params: RoomParams,
         querystring: RoomParticipantsQuery,
-        response: { 200: ListOf(ParticipantEntry), ...errorResponses(401, 404, 422) },
+        response: { 200: ListOf(ParticipantEntry, { countAsText: true }), ...errorResponses(401, 404, 422) },
       },
     },
     async function listRoomParticipants(request) {

@@ -113,7 +113,7 @@ export async function roomsRoutes(app: Api, { services }: RouteOptions): Promise
   app.get(
     '/rooms',
     {
-      schema: { summary: 'Get all team rooms.', tags: TAGS, querystring: RoomListQuery, response: { 200: ListOf(RoomResponse), ...errorResponses(401, 422) } },
+      schema: { summary: 'Get all team rooms.', tags: TAGS, querystring: RoomListQuery, response: { 200: ListOf(RoomResponse, { countAsText: true }), ...errorResponses(401, 422) } },
     },
     async function listRooms(request) {
       const { tag = [], 'tag[]': tagList = [], ...page } = request.query;

@@ -53,7 +53,7 @@ export async function sessionsRoutes(app: Api, { services }: RouteOptions): Prom
         description: LIST_DESCRIPTION,
         tags: TAGS,
         querystring: SessionsQuery,
-        response: { 200: ListOf(SessionEntry), ...errorResponses(401, 422) },
+        response: { 200: ListOf(SessionEntry, { countAsText: true }), ...errorResponses(401, 422) },
       },
     },
     async function listSessions(request) {
@@ -71,7 +71,7 @@ export async function sessionsRoutes(app: Api, { services }: RouteOptions): Prom
         tags: TAGS,
         params: RoomParams,
         querystring: HistoryListQuery,
-        response: { 200: ListOf(SessionEntry), ...errorResponses(401, 404, 422) },
+        response: { 200: ListOf(SessionEntry, { countAsText: true }), ...errorResponses(401, 404, 422) },
       },
     },
     async function listRoomSessions(request) {
@@ -116,7 +116,7 @@ export async function sessionsRoutes(app: Api, { services }: RouteOptions): Prom
         tags: TAGS,
         params: SessionParams,
         querystring: HistoryListQuery,
-        response: { 200: ListOf(ParticipantEntry), ...errorResponses(401, 404, 422) },
+        response: { 200: ListOf(ParticipantEntry, { countAsText: true }), ...errorResponses(401, 404, 422) },
       },
     },
     async function listSessionParticipants(request) {

@@ -22,7 +22,7 @@ describe('first start', () => {
       const { stdout } = await run('curl', [...args, '--silent', '--show-error', '--write-out', '\n%{http_code}']);
       const status = stdout.slice(stdout.lastIndexOf('\n') + 1);
       expect(status).toBe('200');
-      expect(JSON.parse(stdout.slice(0, stdout.lastIndexOf('\n')))).toMatchObject({ total_count: 0, data: [] });
+      expect(JSON.parse(stdout.slice(0, stdout.lastIndexOf('\n')))).toMatchObject({ total_count: '0', data: [] });
     } finally {
       await server.stop();
       folder.remove();
