@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { isoTime } from '../domain/clock.js';
+import { dsDateTime } from '../domain/clock.js';
 import { TeamSettingSchemas, type TeamDefaults } from '../domain/room-settings.js';
 import type { Team } from '../domain/teams.js';
 import { errorResponses } from './errors.js';
@@ -26,7 +26,7 @@ const DefaultSettings = Type.Object({
   custom_cname: Type.Null(),
   max_participants: Type.Integer({ description: 'The most a room may allow.' }),
   max_sessions: Type.Null({ description: 'No limit on concurrent sessions.' }),
-  subscription_start: Type.String({ description: 'When the team was created.' }),
+  subscription_start: Type.String({ description: 'When the team was created: UTC, "YYYY-MM-DD hh:mm:ss", as DS sends it.', example: '2024-04-17 00:00:00' }),
   subscription_end: Type.Null({ description: 'A self-hosted team never expires.' }),
 });
 type DefaultSettingsWire = Static<typeof DefaultSettings>;
@@ -42,7 +42,7 @@ function toWire(team: Team, defaults: TeamDefaults): DefaultSettingsWire {
     custom_cname: null,
     max_participants: MAX_PARTICIPANTS_PER_ROOM,
     max_sessions: null,
-    subscription_start: isoTime(team.createdAt),
+    subscription_start: dsDateTime(team.createdAt),
     subscription_end: null,
   };
 }

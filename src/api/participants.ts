@@ -9,6 +9,8 @@ const TAGS = ['Participants'];
 
 const ParticipantType = Type.Union([Type.Literal('web'), Type.Literal('phone')]);
 const Time = Type.String({ description: 'UTC, ISO-8601 with a Z.' });
+/** The participants lists' own form, as DS sends it. */
+const ListTime = Type.String({ description: 'UTC, "YYYY-MM-DD hh:mm:ss".', example: '2024-03-03 08:01:01' });
 
 /** A participation record in a list: the DS fields, then roomline's (type, device, call details, leave reason). */
 export const ParticipantEntry = Type.Object({
@@ -21,8 +23,8 @@ export const ParticipantEntry = Type.Object({
   name: Nullable(Type.String()),
   role: Nullable(Type.String()),
   friendly_url: Nullable(Type.String()),
-  join_time: Time,
-  leave_time: Nullable(Time),
+  join_time: ListTime,
+  leave_time: Nullable(ListTime),
   live: Type.Boolean(),
   type: ParticipantType,
   device: Type.String({ description: 'desktop, mobile, tablet, smarttv or phone.' }),

@@ -3,7 +3,7 @@ import { findRoom } from '../store/repos/rooms.js';
 import type { ActivityRow, ParticipantRow } from '../store/repos/roster.js';
 import { activitiesOf, findLiveParticipant, findTeamParticipant, findTeamSession, isRecordId, pageParticipants, roomFacts, type RoomFacts } from '../store/repos/sessions.js';
 import type { ParticipantType } from '../store/schema.js';
-import { isoTime } from './clock.js';
+import { dsDateTime, isoTime } from './clock.js';
 import { roomLane } from './changes.js';
 import type { CoreDeps } from './deps.js';
 import { changeParticipants, lockRosterRoom } from './roster-changes.js';
@@ -164,8 +164,9 @@ function participantEntry(participant: ParticipantRow, room: RoomFacts): Partici
     name: shownName(participant),
     role: participant.role_name,
     friendly_url: room.friendly_url,
-    join_time: isoTime(participant.join_time),
-    leave_time: participant.leave_time === null ? null : isoTime(participant.leave_time),
+    // The participants lists' own form, as DS sends it: "2024-03-03 08:01:01", in UTC.
+    join_time: dsDateTime(participant.join_time),
+    leave_time: participant.leave_time === null ? null : dsDateTime(participant.leave_time),
     live: participant.leave_time === null,
     type: participant.type,
     device: participant.device,

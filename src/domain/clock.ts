@@ -21,7 +21,8 @@ export class ManualClock implements Clock {
 }
 
 /**
- * UTC ISO-8601 with a Z, as every timestamp on the wire is. A change writes its one time into
+ * UTC ISO-8601 with a Z, the form of most timestamps on the wire (DS has two others, kept where it
+ * uses them: isoTimeMicros, dsDateTime). A change writes its one time into
  * every event it emits, and a batch's participants share their join time: the texts of recent
  * times are kept (a bounded set, emptied when full). Keeping only the last one missed on every
  * call of a batch's leave events, which alternate between join and leave times.
@@ -38,6 +39,15 @@ export function isoTime(epochMilliseconds: number): string {
 }
 
 const isoTexts = new Map<number, string>();
+
+/**
+ * The plain form DS uses on its participants lists and its default settings
+ * ("2024-03-03 08:01:01"), in UTC like every other time.
+ */
+export function dsDateTime(epochMilliseconds: number): string {
+  const iso = isoTime(epochMilliseconds);
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+}
 
 /** The microsecond form DS uses on its live endpoints ("2022-05-13T12:31:19.000000Z"). */
 export function isoTimeMicros(epochMilliseconds: number): string {

@@ -41,7 +41,7 @@ describe('default room settings', () => {
         max_participants: 2000,
         custom_cname: null,
       });
-      expect(settings.subscription_start).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+      expect(settings.subscription_start).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
       expect(settings.roles.map((role: any) => [role.name, role.allow_private_group_chat])).toEqual([
         ['moderator', false],
         ['speaker', false],

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isoTime, ManualClock } from '../../src/domain/clock.js';
+import { dsDateTime, isoTime, ManualClock } from '../../src/domain/clock.js';
 import { leaveParticipants, lockRosterRoom } from '../../src/domain/roster-changes.js';
 import { findRoom } from '../../src/store/repos/rooms.js';
 import { liveParticipants } from '../../src/store/repos/roster.js';
@@ -68,8 +68,9 @@ describe('participants', () => {
           name: '+15550001',
           role,
           friendly_url: room.friendly_url,
-          join_time: isoTime(start),
-          leave_time: isoTime(start + 2 * MINUTE),
+          // The participants lists' form, as DS sends it: "2024-03-03 08:01:01".
+          join_time: dsDateTime(start),
+          leave_time: dsDateTime(start + 2 * MINUTE),
           live: false,
           type: 'phone',
           device: 'phone',
@@ -87,7 +88,7 @@ describe('participants', () => {
           name: 'Web tablet',
           role,
           friendly_url: room.friendly_url,
-          join_time: isoTime(start + MINUTE),
+          join_time: dsDateTime(start + MINUTE),
           leave_time: null,
           live: true,
           type: 'web',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isoTime, isoTimeMicros, ManualClock } from '../../src/domain/clock.js';
+import { dsDateTime, isoTime, isoTimeMicros, ManualClock } from '../../src/domain/clock.js';
 import { call, createPhoneRoom, recordEvents, type CreatedRoom } from '../helpers/rooms.js';
 import { startTestServer, waitFor, type ApiClient, type TestServer } from '../helpers/server.js';
 
@@ -239,8 +239,8 @@ describe('sessions', () => {
     expect((await t.api.get(`/api/v1/rooms/${room.id}/live`)).body.live_participants).toBe(0);
     const participants = await t.api.get(`/api/v1/sessions/${session.id}/participants`);
     expect(participants.body.data.map((participant: any) => [participant.leave_reason, participant.leave_time])).toEqual([
-      ['session_ended', isoTime(clock.now())],
-      ['session_ended', isoTime(clock.now())],
+      ['session_ended', dsDateTime(clock.now())],
+      ['session_ended', dsDateTime(clock.now())],
     ]);
 
     const again = await t.api.post(`/api/v1/sessions/${session.id}/end`);

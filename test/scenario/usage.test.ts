@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isoTime, isoTimeMicros, ManualClock } from '../../src/domain/clock.js';
+import { dsDateTime, isoTime, isoTimeMicros, ManualClock } from '../../src/domain/clock.js';
 import { leaveParticipants, lockRosterRoom } from '../../src/domain/roster-changes.js';
 import { findRoom } from '../../src/store/repos/rooms.js';
 import { liveParticipants } from '../../src/store/repos/roster.js';
@@ -342,8 +342,8 @@ describe('a three-hour scenario in two rooms, every figure against a brute-force
         session_id: presence.session.id,
         type: presence.type,
         device: presence.device,
-        join_time: isoTime(presence.join),
-        leave_time: presence.leave === null ? null : isoTime(presence.leave),
+        join_time: dsDateTime(presence.join),
+        leave_time: presence.leave === null ? null : dsDateTime(presence.leave),
         live: presence.leave === null,
         leave_reason: presence.reason,
         caller_number: presence.caller,
