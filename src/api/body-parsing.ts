@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, validationError, type FieldErrors } from './errors.js';
 import { collectTextProblems, mayHoldUnstorableText } from './validation.js';
 
@@ -13,14 +13,13 @@ import { collectTextProblems, mayHoldUnstorableText } from './validation.js';
 export function installBodyParsing(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  // A compressed body is not JSON to the parser: say what is wrong (415) instead of "not valid JSON".
-  app.addHook('onRequest', async function refuseEncodedBodies(request) {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, function parseJsonOrNothing(request, body, done) {
+    // A compressed body is not JSON to the parser: say what is wrong instead of "not valid JSON".
     const encoding = request.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      throw new ApiError('unsupported_media_type', `The request body must be sent uncompressed (Content-Encoding: ${encoding} is not supported).`);
+      done(new ApiError('unsupported_media_type', `The request body must be sent uncompressed (Content-Encoding: ${encoding} is not supported).`), undefined);
+      return;
     }
-  });
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, function parseJsonOrNothing(request, body, done) {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') {
       done(null, undefined);
@@ -42,8 +41,14 @@ export function installBodyParsing(app: FastifyInstance): void {
 
   // A request without a body (curl -X POST, no data) to a route whose body is an object means
   // no fields, like `{}`, on every such route alike: a token with no claims of its own, a
-  // change of nothing. A JSON null stays invalid.
-  app.addHook('preValidation', async function missingBodyIsEmpty(request) {
-    if (request.body === undefined && (request.routeOptions.schema?.body as { type?: unknown } | undefined)?.type === 'object') request.body = {};
+  // change of nothing. A JSON null stays invalid. Added to those routes only, so others pay nothing.
+  app.addHook('onRoute', function missingBodyIsEmptyOn(route) {
+    if ((route.schema?.body as { type?: unknown } | undefined)?.type !== 'object') return;
+    const existing = route.preValidation === undefined ? [] : Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation];
+    route.preValidation = [missingBodyIsEmpty, ...existing];
   });
+}
+
+async function missingBodyIsEmpty(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined) request.body = {};
 }
