@@ -1,5 +1,5 @@
 import dns from 'node:dns';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { BlockList, isIP, SocketAddress, type LookupFunction } from 'node:net';
 import type { WebhookAddresses } from '../config/config.js';
 
 /** The kinds of address a webhook may be refused; which ones are refused depends on the mode. */
@@ -90,8 +90,9 @@ export function createAddressPolicy(mode: WebhookAddresses): AddressPolicy {
   function refusal(address: string): RefusedAddressKind | undefined {
     const version = isIP(address);
     if (version === 0) return undefined;
-    const family: Family = version === 4 ? 'ipv4' : 'ipv6';
-    return lists.find(({ list }) => list.check(address, family))?.kind;
+    // Parsed once for every list: each check of a text parses it anew.
+    const parsed = new SocketAddress({ address, family: version === 4 ? 'ipv4' : 'ipv6' });
+    return lists.find(({ list }) => list.check(parsed))?.kind;
   }
 
   function endpointRefusal(url: URL): RefusedAddressKind | undefined {
