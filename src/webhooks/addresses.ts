@@ -83,7 +83,12 @@ export interface AddressPolicy {
 export function createAddressPolicy(mode: WebhookAddresses): AddressPolicy {
   const lists = REFUSED[mode].map(function blockListOf(kind) {
     const list = new BlockList();
-    for (const [address, prefix, family] of RANGES[kind]) list.addSubnet(address, prefix, family);
+    for (const [address, prefix, family] of RANGES[kind]) {
+      list.addSubnet(address, prefix, family);
+      // The same IPv4 range as NAT64 translates it (64:ff9b::/96, RFC 6052): on a network with a
+      // NAT64 gateway, 64:ff9b::a9fe:a9fe is 169.254.169.254.
+      if (family === 'ipv4') list.addSubnet(nat64(address), 96 + prefix, 'ipv6');
+    }
     return { kind, list };
   });
 
@@ -122,6 +127,12 @@ export function createAddressPolicy(mode: WebhookAddresses): AddressPolicy {
   };
 
   return { mode, refusal, endpointRefusal, lookup };
+}
+
+/** The NAT64 well-known-prefix form of an IPv4 address: 10.0.0.0 → 64:ff9b::a00:0. */
+function nat64(ipv4: string): string {
+  const [a, b, c, d] = ipv4.split('.').map(Number) as [number, number, number, number];
+  return `64:ff9b::${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
 }
 
 /** `localhost` and names under it are loopback by definition (RFC 6761), whatever DNS says. */

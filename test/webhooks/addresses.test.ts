@@ -11,6 +11,7 @@ const ALWAYS_REFUSED: [endpoint: string, message: RegExp][] = [
   ['http://2852039166/latest', /link-local/],
   ['http://0xa9.0xfe.0xa9.0xfe/', /link-local/],
   ['http://[::ffff:169.254.169.254]/latest', /link-local/],
+  ['http://[64:ff9b::a9fe:a9fe]/latest', /link-local/],
   ['http://[fe80::1]/x', /link-local/],
   ['http://0/x', /unspecified/],
   ['http://0.0.0.0:8080/x', /unspecified/],
@@ -42,6 +43,7 @@ const REFUSED_WHEN_PUBLIC: [endpoint: string, message: RegExp][] = [
   ['http://100.64.0.1/x', /private network/],
   ['http://[fd12:3456::1]/x', /private network/],
   ['http://[::ffff:10.0.0.1]/x', /private network/],
+  ['http://[64:ff9b::a00:1]/x', /private network/],
 ];
 
 /** Public addresses and names, next to the edges of the refused ranges: allowed in both modes. */
@@ -55,6 +57,7 @@ const ALWAYS_ALLOWED = [
   'http://223.255.255.255/x',
   'http://[2001:4860:4860::8888]/x',
   'http://[::ffff:8.8.8.8]/x',
+  'http://[64:ff9b::808:808]/x',
   'https://localhost.example/x',
   ' https://bridge.example/with-spaces-around ',
 ];
