@@ -48,7 +48,7 @@ const INTEGER_TEXT = /^[+-]?\d{1,15}$/;
  * integer; undefined when the schema has neither. Values that are neither spelling are left
  * as they are for the schema to refuse ("yes", "5.5", "0x10").
  */
-export function laravelScalars(schema: unknown): ((data: unknown) => void) | undefined {
+function laravelScalars(schema: unknown): ((data: unknown) => void) | undefined {
   const plan = scalarPlan(schema);
   if (plan === undefined || typeof plan === 'string') return undefined;
   return (data) => applyPlan(plan, data);
