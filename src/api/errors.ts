@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { Type, type Static } from 'typebox';
 
 /**
@@ -269,7 +270,32 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     return sendError(reply, apiError);
   });
-  app.setNotFoundHandler(function handleUnknownRoute(_request, reply) {
-    return sendError(reply, notFound());
+  const methods = apiMethodsByPath(app);
+  app.setNotFoundHandler(function handleUnknownRoute(request, reply) {
+    // A DS path asked with a method it does not take: Laravel's 405, naming the ones it takes.
+    const path = request.url.split('?', 1)[0]!;
+    const allowed = path.startsWith('/api/') ? methods(path).filter((method) => method !== request.method) : [];
+    if (allowed.length === 0) return sendError(reply, notFound());
+    reply.header('allow', allowed.join(', '));
+    return sendError(reply, new ApiError('method_not_allowed', `The ${request.method} method is not supported for route ${path.slice(1)}. Supported methods: ${allowed.join(', ')}.`));
   });
 }
+
+/**
+ * The methods the API's routes take on a concrete path, for the 405. Fastify's router answers
+ * one method at a time, so a second router holds every /api route of every method (added as
+ * they are registered: this must run before the routes are).
+ */
+function apiMethodsByPath(app: FastifyInstance): (path: string) => string[] {
+  const routes = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 512 });
+  const none = () => {};
+  app.addHook('onRoute', function rememberApiRoute(route) {
+    if (!route.url.startsWith('/api/')) return;
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      if (!routes.hasRoute(method as HTTPMethod, route.url)) routes.on(method as HTTPMethod, route.url, none);
+    }
+  });
+  return (path) => METHODS.filter((method) => routes.find(method, path) !== null);
+}
+
+const METHODS: readonly HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];

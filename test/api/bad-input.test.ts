@@ -182,7 +182,6 @@ describe('bad input', () => {
     for (const [client, method, path] of [
       [t.api, 'GET', '/api/v1/no-such-thing'],
       [t.api, 'POST', '/api/v1/rooms/any-room/no-such-action'],
-      [t.api, 'PUT', '/api/v1/webhooks'],
       [t.client(), 'GET', '/api/v2/rooms'],
       [t.client(), 'GET', '/wp-login.php'],
       // Paths that do not decode (bytes that are not UTF-8, a lone surrogate's) name nothing either.
@@ -193,6 +192,21 @@ describe('bad input', () => {
       const response = await client.request(method, path);
       expect(response.status, `${method} ${path}`).toBe(404);
       expect(response.body).toEqual({ message: 'Not Found', error: 'not-found' });
+    }
+    await expectHealthyAndUnchanged();
+  });
+
+  it('answers a DS path asked with a method it does not take with a 405 naming those it takes, as Laravel does', async () => {
+    for (const [client, method, path, allowed] of [
+      [t.api, 'GET', '/api/v1/rooms/any-room/phone-participants/left', 'POST'],
+      [t.client(), 'GET', '/api/v1/rooms/any-room/phone-participants/left', 'POST'],
+      [t.api, 'PUT', '/api/v1/webhooks', 'GET, HEAD, POST'],
+      [t.api, 'POST', '/api/v1/rooms/any-room', 'GET, HEAD, PATCH, DELETE'],
+    ] as const) {
+      const response = await client.request(method, path);
+      expect(response.status, `${method} ${path}`).toBe(405);
+      expect(response.headers.get('allow'), `${method} ${path}`).toBe(allowed);
+      expect(response.body).toEqual({ message: `The ${method} method is not supported for route ${path.slice(1)}. Supported methods: ${allowed}.` });
     }
     await expectHealthyAndUnchanged();
   });
