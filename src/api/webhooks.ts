@@ -3,7 +3,7 @@ import { EVENT_NAMES } from '../bus/events.js';
 import { isoTime } from '../domain/clock.js';
 import type { DeliveryRow, WebhookRow } from '../store/repos/webhooks.js';
 import type { WebhookProblems } from '../webhooks/webhook-service.js';
-import { ApiError, errorResponses, notFound, validationError } from './errors.js';
+import { ApiError, errorResponses, notFound, toApiError, validationError, type FieldErrors } from './errors.js';
 import { ListOf, ListQuery, pageFrom } from './pagination.js';
 import type { Api, RouteOptions } from './types.js';
 
@@ -89,6 +89,22 @@ const isProblems = (value: object): value is WebhookProblems => !('id' in value)
 export async function webhooksRoutes(app: Api, { services }: RouteOptions): Promise<void> {
   const { webhooks } = services;
 
+  /**
+   * A definition the schema refused is a 422 that also names what the service's own checks
+   * find on the other fields (a private address, a header that cannot be sent): all at once,
+   * as Laravel reports them, not one round of fixes per kind of check.
+   */
+  function refuseInvalid(request: { validationError?: Error; body: unknown }): void {
+    if (request.validationError === undefined) return;
+    const fieldErrors: FieldErrors = { ...toApiError(request.validationError).fieldErrors };
+    const body = request.body;
+    if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+      const checkable = Object.fromEntries(Object.entries(body).filter(([field, value]) => typeof value === 'string' && fieldErrors[field] === undefined));
+      for (const [field, message] of Object.entries(webhooks.problems(checkable))) fieldErrors[field] = [message];
+    }
+    throw validationError(fieldErrors);
+  }
+
   app.get(
     '/webhooks',
     { schema: { tags: ['Webhooks'], summary: 'List the team’s webhooks.', querystring: ListQuery, response: { 200: ListOf(Webhook), ...errorResponses(401, 422) } } },
@@ -100,8 +116,9 @@ export async function webhooksRoutes(app: Api, { services }: RouteOptions): Prom
 
   app.post(
     '/webhooks',
-    { schema: { tags: ['Webhooks'], summary: 'Create a webhook.', body: WebhookBody, response: { 200: Webhook, ...errorResponses(401, 422) } } },
+    { schema: { tags: ['Webhooks'], summary: 'Create a webhook.', body: WebhookBody, response: { 200: Webhook, ...errorResponses(401, 422) } }, attachValidation: true },
     async function createWebhook(request) {
+      refuseInvalid(request);
       const created = await webhooks.create(request.team.id, request.body);
       if (isProblems(created)) throw refuse(created);
       return toWebhook(created);
@@ -122,8 +139,10 @@ export async function webhooksRoutes(app: Api, { services }: RouteOptions): Prom
     '/webhooks/:webhook',
     {
       schema: { tags: ['Webhooks'], summary: 'Update a webhook.', params: WebhookParams, body: WebhookPatch, response: { 200: Webhook, ...errorResponses(401, 404, 422) } },
+      attachValidation: true,
     },
     async function updateWebhook(request) {
+      refuseInvalid(request);
       const updated = await webhooks.update(request.team.id, request.params.webhook, request.body ?? {});
       if (updated === undefined) throw notFound();
       if (isProblems(updated)) throw refuse(updated);

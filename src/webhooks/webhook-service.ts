@@ -38,6 +38,8 @@ export interface WebhookService {
   create(teamId: string, input: WebhookInput): Promise<WebhookRow | WebhookProblems>;
   update(teamId: string, webhookId: string, input: WebhookInput): Promise<WebhookRow | WebhookProblems | undefined>;
   remove(teamId: string, webhookId: string): Promise<boolean>;
+  /** What is wrong with a definition beyond what the route schemas check (create and update check it too). */
+  problems(input: WebhookInput): WebhookProblems;
   deliveries(teamId: string, webhookId: string, page: Page): Promise<DeliveryList | undefined>;
   /** Sends a settled delivery's event again, as a new delivery at the back of its webhook's queue; undefined when not found. */
   retry(teamId: string, webhookId: string, deliveryId: string): Promise<DeliveryRow | 'pending' | undefined>;
@@ -168,7 +170,7 @@ export function createWebhookService(deps: {
     return outcome;
   }
 
-  return { list, get: findWebhookLoose, create, update, remove, deliveries, retry };
+  return { list, get: findWebhookLoose, create, update, remove, problems: (input) => checkDefinition(input, deps.addresses), deliveries, retry };
 }
 
 /**

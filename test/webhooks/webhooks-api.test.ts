@@ -73,6 +73,9 @@ describe('webhooks API', () => {
       [{ endpoint: 'https://a.example/x', events: ['participant_left', 'no_such_event'] }, ['events.1']],
       [{ endpoint: 'https://a.example/x', events: ['participant_left'], name: 'ab' }, ['name']],
       [{ endpoint: 42, events: 'participant_left' }, ['endpoint', 'events']],
+      // The schema's problems and the service's own come in one answer, as Laravel reports them.
+      [{ endpoint: 'ftp://files.example/x', events: ['no_such_event'] }, ['endpoint', 'events.0']],
+      [{ endpoint: 'http://169.254.169.254/latest', events: [], authorization_header: 'a\r\nb' }, ['endpoint', 'events', 'authorization_header']],
     ];
     for (const [body, fields] of cases) {
       const response = await t.api.post('/api/v1/webhooks', body);
@@ -106,6 +109,15 @@ describe('webhooks API', () => {
       expect(patched.body.authorization_header).toBe(header);
     }
     await t.api.delete(`/api/v1/webhooks/${hook.body.id}`);
+  });
+
+  it('names every problem of a change at once, and changes nothing', async () => {
+    const created = await t.api.post('/api/v1/webhooks', { endpoint: 'https://bridge.example/all-at-once', events: ['participant_left'] });
+    const refused = await t.api.patch(`/api/v1/webhooks/${created.body.id}`, { endpoint: 'http://[::]/x', events: [], authorization_header: 'Bearer \u20ac' });
+    expect(refused.status).toBe(422);
+    expect(Object.keys(refused.body.errors).sort()).toEqual(['authorization_header', 'endpoint', 'events']);
+    expect((await t.api.get(`/api/v1/webhooks/${created.body.id}`)).body).toEqual(created.body);
+    expect((await t.api.delete(`/api/v1/webhooks/${created.body.id}`)).status).toBe(204);
   });
 
   it('holds at most 100 webhooks per team: the next one is a 422 and changes nothing', async () => {
