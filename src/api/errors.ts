@@ -295,7 +295,14 @@ function apiMethodsByPath(app: FastifyInstance): (path: string) => string[] {
       if (!routes.hasRoute(method as HTTPMethod, route.url)) routes.on(method as HTTPMethod, route.url, none);
     }
   });
-  return (path) => METHODS.filter((method) => routes.find(method, path) !== null);
+  return function methodsOf(path) {
+    try {
+      return METHODS.filter((method) => routes.find(method, path) !== null);
+    } catch {
+      // A path the router cannot decode names nothing, whatever the method: the 404 stands.
+      return [];
+    }
+  };
 }
 
 const METHODS: readonly HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
