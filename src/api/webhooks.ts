@@ -79,8 +79,8 @@ function toDelivery(row: DeliveryRow): Static<typeof Delivery> {
   };
 }
 
-function refuse(problems: WebhookProblems): ApiError {
-  return validationError(Object.fromEntries(Object.entries(problems).map(([field, message]) => [field, [message]])));
+function refuse(problems: WebhookProblems, alsoRefused: FieldErrors = {}): ApiError {
+  return validationError({ ...alsoRefused, ...Object.fromEntries(Object.entries(problems).map(([field, message]) => [field, [message]])) });
 }
 
 const isProblems = (value: object): value is WebhookProblems => !('id' in value);
@@ -96,13 +96,13 @@ export async function webhooksRoutes(app: Api, { services }: RouteOptions): Prom
    */
   function refuseInvalid(request: { validationError?: Error; body: unknown }): void {
     if (request.validationError === undefined) return;
-    const fieldErrors: FieldErrors = { ...toApiError(request.validationError).fieldErrors };
+    const fieldErrors: FieldErrors = toApiError(request.validationError).fieldErrors ?? {};
     const body = request.body;
-    if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
-      const checkable = Object.fromEntries(Object.entries(body).filter(([field, value]) => typeof value === 'string' && fieldErrors[field] === undefined));
-      for (const [field, message] of Object.entries(webhooks.problems(checkable))) fieldErrors[field] = [message];
-    }
-    throw validationError(fieldErrors);
+    const checkable =
+      body !== null && typeof body === 'object' && !Array.isArray(body)
+        ? Object.fromEntries(Object.entries(body).filter(([field, value]) => typeof value === 'string' && fieldErrors[field] === undefined))
+        : {};
+    throw refuse(webhooks.problems(checkable), fieldErrors);
   }
 
   app.get(
