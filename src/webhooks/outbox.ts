@@ -25,6 +25,8 @@ export function createOutboxHook(options: { afterEnqueued: (webhookIds: readonly
     const roomFilters = new Map<string, Set<string> | null>();
 
     for (const event of events) {
+      // One body per event, however many webhooks it goes to: each delivery stores the same text.
+      let payload: string | undefined;
       let webhooks = webhooksByTeam.get(event.teamId);
       if (webhooks === undefined) {
         webhooks = await webhooksForTeam(trx, event.teamId);
@@ -35,14 +37,19 @@ export function createOutboxHook(options: { afterEnqueued: (webhookIds: readonly
       for (const webhook of webhooks) {
         if (!subscribes(webhook, event.name)) continue;
         if (allowed !== null && !allowed.has(webhook.id)) continue;
-        rows.push(delivery(webhook, event, options.deliveryClock.now()));
+        payload ??= webhookPayload(event);
+        rows.push(delivery(webhook, event, payload, options.deliveryClock.now()));
       }
     }
     if (rows.length === 0) return;
 
     // Number each webhook's new rows in event order, taking the numbers in one update per webhook.
     const perWebhook = new Map<string, DeliveryRow[]>();
-    for (const row of rows) perWebhook.set(row.webhook_id, [...(perWebhook.get(row.webhook_id) ?? []), row]);
+    for (const row of rows) {
+      const queue = perWebhook.get(row.webhook_id);
+      if (queue === undefined) perWebhook.set(row.webhook_id, [row]);
+      else queue.push(row);
+    }
     for (const [webhookId, queue] of perWebhook) {
       const first = await takeSequences(trx, webhookId, queue.length);
       queue.forEach((row, index) => (row.sequence = first + index));
@@ -92,8 +99,8 @@ function webhookFilterOf(roomId: string, settings: string): Set<string> | null {
 
 const filtersByRoom = new Map<string, { settings: string; filter: Set<string> | null }>();
 
-/** A delivery of `event` to `webhook`, due at once (`queuedAt`, on the delivery clock). */
-function delivery(webhook: WebhookRow, event: RoomEvent, queuedAt: number): DeliveryRow {
+/** A delivery of `event` (its body, `payload`) to `webhook`, due at once (`queuedAt`, on the delivery clock). */
+function delivery(webhook: WebhookRow, event: RoomEvent, payload: string, queuedAt: number): DeliveryRow {
   return {
     id: timeOrderedId(),
     webhook_id: webhook.id,
@@ -101,7 +108,7 @@ function delivery(webhook: WebhookRow, event: RoomEvent, queuedAt: number): Deli
     event_id: event.id,
     event: event.name,
     sequence: 0,
-    payload: webhookPayload(event),
+    payload,
     status: 'pending',
     attempts: 0,
     next_attempt_at: queuedAt,
