@@ -9,7 +9,6 @@ import {
   insertActivity,
   insertParticipants,
   insertSession,
-  insertTombstones,
   liveParticipants,
   lockRoom,
   markParticipantsLeft,
@@ -141,8 +140,8 @@ export async function changeParticipants(change: Change, updates: ReadonlyArray<
 }
 
 /**
- * Makes live participants leave. A phone call that leaves is tombstoned, so a late `joined`
- * never brings it back. When nobody is left, the session ends: with `sessionEndReason` when
+ * Makes live participants leave. A phone call's row, now left, keeps a late `joined` from
+ * bringing it back (applyCalls). When nobody is left, the session ends: with `sessionEndReason` when
  * everyone was made to leave at once (session end, room deletion), else because its last
  * participant left.
  */
@@ -155,8 +154,6 @@ export async function leaveParticipants(
 ): Promise<void> {
   if (participants.length === 0) return;
   await markParticipantsLeft(change.trx, participants.map((participant) => participant.id), change.now, reason);
-  const callIds = participants.flatMap((participant) => (participant.type === 'phone' && participant.call_id !== null ? [participant.call_id] : []));
-  await insertTombstones(change.trx, room.team_id, room.id, callIds, change.now);
   for (const participant of participants) {
     emitParticipantEvent(change, 'participant_left', { ...participant, leave_time: change.now, leave_reason: reason });
   }

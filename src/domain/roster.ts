@@ -3,6 +3,7 @@ import {
   insertTombstones,
   liveParticipantsByCallIds,
   livePhoneParticipants,
+  participantsByCallIds,
   setPhoneConnected,
   tombstonedCallIds,
   type ParticipantRow,
@@ -36,7 +37,7 @@ export type ConnectResult = 'connected' | 'room_not_found' | 'telephony_disabled
 export interface RosterService {
   /** Calls joined: new calls join, live ones are updated, calls that already left stay gone. Atomic. */
   phoneCallsJoined(teamId: string, roomRef: string, calls: readonly PhoneCall[]): Promise<boolean>;
-  /** Calls left: live ones leave; every id is tombstoned, so a reordered `joined` cannot bring it back. */
+  /** Calls left: live ones leave; none of them can come back, not even by a reordered `joined` that arrives after its `left`. */
   phoneCallsLeft(teamId: string, roomRef: string, callIds: readonly string[]): Promise<boolean>;
   /** The bridge's complete list of live calls: joins and updates as `joined`, and every other live call leaves. */
   reconcilePhoneCalls(teamId: string, roomRef: string, calls: readonly PhoneCall[]): Promise<boolean>;
@@ -180,8 +181,7 @@ async function applyCalls(change: Change, room: RoomRow, reports: ReadonlyArray<
     return latest;
   });
   const callIds = latestOfEach.flatMap((latest) => [...latest.keys()]);
-  const live = new Map((await liveParticipantsByCallIds(change.trx, room.id, callIds)).map((participant) => [participant.call_id, participant]));
-  const departed = await tombstonedCallIds(change.trx, room.id, callIds.filter((callId) => !live.has(callId)));
+  const { live, departed } = await callsInRoom(change, room, callIds);
 
   let updates: Array<{ participant: ParticipantRow; changes: ParticipantChange }> = [];
   let newcomers: Newcomer[] = [];
@@ -210,17 +210,35 @@ async function applyCalls(change: Change, room: RoomRow, reports: ReadonlyArray<
 }
 
 /**
- * Calls left: live ones leave, announced in the order given; every id is tombstoned, so a
+ * Calls left: live ones leave, announced in the order given. None can come back: a call that
+ * joined has its participation row, now left, and one that never joined is tombstoned, so a
  * reordered `joined` cannot bring it back.
  */
 async function leaveCalls(change: Change, room: RoomRow, callIds: readonly string[]): Promise<void> {
   const distinct = [...new Set(callIds)];
   const order = new Map(distinct.map((callId, index) => [callId, index]));
-  const live = (await liveParticipantsByCallIds(change.trx, room.id, distinct)).sort((a, b) => order.get(a.call_id!)! - order.get(b.call_id!)!);
+  const known = await participantsByCallIds(change.trx, room.id, distinct);
+  const live = known.filter((participant) => participant.leave_time === null).sort((a, b) => order.get(a.call_id!)! - order.get(b.call_id!)!);
   await leaveParticipants(change, room, live, 'left');
-  // Unknown calls are tombstoned too: a `left` that overtook its `joined` still wins.
-  const known = new Set(live.map((participant) => participant.call_id));
-  await insertTombstones(change.trx, room.team_id, room.id, distinct.filter((callId) => !known.has(callId)), change.now);
+  // Calls that never joined are tombstoned: a `left` that overtook its `joined` still wins.
+  const joinedOnce = new Set(known.map((participant) => participant.call_id));
+  await insertTombstones(change.trx, room.team_id, room.id, distinct.filter((callId) => !joinedOnce.has(callId)), change.now);
+}
+
+/**
+ * Where these calls stand in the room: live (with their rows), or gone for good, because they
+ * left (their row says so) or their `left` came before any `joined` (a tombstone).
+ */
+async function callsInRoom(change: Change, room: RoomRow, callIds: readonly string[]): Promise<{ live: Map<string, ParticipantRow>; departed: Set<string> }> {
+  const live = new Map<string, ParticipantRow>();
+  const departed = new Set<string>();
+  for (const participant of await participantsByCallIds(change.trx, room.id, callIds)) {
+    if (participant.leave_time === null) live.set(participant.call_id!, participant);
+    else departed.add(participant.call_id!);
+  }
+  const unseen = callIds.filter((callId) => !live.has(callId) && !departed.has(callId));
+  for (const callId of await tombstonedCallIds(change.trx, room.id, unseen)) departed.add(callId);
+  return { live, departed };
 }
 
 /** A bridge's report of calls that joined or left, as one request brought it. */

@@ -9,6 +9,7 @@ import * as listOrder from './migrations/007_list_order.js';
 import * as deliveryIndexes from './migrations/008_delivery_indexes.js';
 import * as timedRooms from './migrations/009_timed_rooms.js';
 import * as webhookCounters from './migrations/010_webhook_counters.js';
+import * as callRecords from './migrations/011_call_records.js';
 
 /**
  * The migrations, in order. Listed here rather than read from a folder so the compiled
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008_delivery_indexes': deliveryIndexes,
   '009_timed_rooms': timedRooms,
   '010_webhook_counters': webhookCounters,
+  '011_call_records': callRecords,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -99,6 +99,54 @@ describe('migration 010: a webhook’s counters in rows of their own', () => {
   });
 });
 
+describe('migration 011: a call’s participation row is its own tombstone', () => {
+  let db: Kysely<Database>;
+  beforeAll(async () => {
+    db = await databaseAt('010_webhook_counters');
+  });
+  afterAll(async () => db.destroy());
+
+  const participant = (id: string, callId: string | null, leaveTime: number | null) => ({
+    id,
+    team_id: 't',
+    room_id: 'room',
+    session_id: 's',
+    type: callId === null ? ('web' as const) : ('phone' as const),
+    name: null,
+    external_id: null,
+    role_id: null,
+    role_name: null,
+    call_id: callId,
+    caller_number: null,
+    device: callId === null ? 'desktop' : 'phone',
+    join_time: 1,
+    leave_time: leaveTime,
+    leave_reason: leaveTime === null ? null : 'left',
+    muted: 0 as const,
+    hand_raised: 0 as const,
+  });
+  const tombstone = (roomId: string, callId: string) => ({ team_id: 't', room_id: roomId, call_id: callId, left_at: 2 });
+
+  it('drops the tombstones a participation row already stands for, and keeps a call to one row per room', async () => {
+    await db.insertInto('sessions').values({ id: 's', team_id: 't', room_id: 'room', start_time: 1, end_time: null, end_reason: null, live_participants: 1 }).execute();
+    await db.insertInto('participants').values([participant('p1', 'gone', 2), participant('p2', 'live', null), participant('p3', null, null)]).execute();
+    // Before 011 every call that left had a tombstone; 'early' left before it ever joined.
+    await db.insertInto('call_tombstones').values([tombstone('room', 'gone'), tombstone('room', 'early'), tombstone('other-room', 'gone')]).execute();
+
+    expect(await migrateToLatest(db)).toContain('011_call_records');
+    const kept = await db.selectFrom('call_tombstones').select(['room_id', 'call_id']).orderBy('room_id').execute();
+    expect(kept).toEqual([
+      { room_id: 'other-room', call_id: 'gone' },
+      { room_id: 'room', call_id: 'early' },
+    ]);
+    // A call has one row in a room, live or left; web participants have no call and any number of rows.
+    await expect(db.insertInto('participants').values(participant('p4', 'gone', null)).execute()).rejects.toThrow(/UNIQUE/);
+    await expect(db.insertInto('participants').values(participant('p5', 'live', null)).execute()).rejects.toThrow(/UNIQUE/);
+    await db.insertInto('participants').values(participant('p6', null, null)).execute();
+    await db.insertInto('participants').values({ ...participant('p7', 'gone', null), room_id: 'other-room' }).execute();
+  });
+});
+
 describe('a database migrated by a newer version', () => {
   it('is refused: an older node does not start on a schema it does not know', async () => {
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });

@@ -198,13 +198,30 @@ const liveByCallIds = preparedList(VALUES, 1, (db, callIds, roomId: string) =>
   db.selectFrom('participants').selectAll().where('room_id', '=', roomId).where('leave_time', 'is', null).where('call_id', 'in', callIds),
 );
 
+/**
+ * The participation rows of these calls in the room, live or left: a call joins a room at most
+ * once (the unique index `participants_call`), so a call has one row here or none.
+ */
+export async function participantsByCallIds(db: Executor, roomId: string, callIds: readonly string[]): Promise<ParticipantRow[]> {
+  if (callIds.length === 0) return [];
+  return (await byCallIds(db, callIds, roomId)).rows;
+}
+
+const byCallIds = preparedList(VALUES, 1, (db, callIds, roomId: string) =>
+  db.selectFrom('participants').selectAll().where('room_id', '=', roomId).where('call_id', 'in', callIds),
+);
+
 export async function insertActivity(db: Executor, rows: readonly ActivityRow[]): Promise<void> {
   if (rows.length > 0) await db.insertInto('participant_activity').values([...rows]).execute();
 }
 
 // --- call tombstones ------------------------------------------------------------------------
 
-/** Records that these calls left the room; a call already recorded keeps its first time. */
+/**
+ * Records that these calls left the room before they ever joined it (a `left` that overtook
+ * its `joined`); a call already recorded keeps its first time. A call that joined needs none:
+ * its participation row records when it left.
+ */
 export async function insertTombstones(db: Executor, teamId: string, roomId: string, callIds: readonly string[], leftAt: number): Promise<void> {
   if (callIds.length > 0) await tombstone(db, callIds, teamId, roomId, leftAt);
 }
@@ -216,7 +233,7 @@ const tombstone = preparedList(VALUES, 3, (db, callIds, teamId: string, roomId: 
     .onConflict((oc) => oc.columns(['room_id', 'call_id']).doNothing()),
 );
 
-/** Which of these calls have already left the room. */
+/** Which of these calls left the room before they ever joined it. */
 export async function tombstonedCallIds(db: Executor, roomId: string, callIds: readonly string[]): Promise<Set<string>> {
   if (callIds.length === 0) return new Set();
   const { rows } = await tombstonesOf(db, callIds, roomId);
