@@ -1,4 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { findTeamById, findTeamByKeyHash, insertTeam, listTeams, updateTeamKey, type TeamRow } from '../store/repos/teams.js';
 import { BUILTIN_ROLES } from './permissions.js';
@@ -23,12 +25,31 @@ export function hashKey(developerKey: string): string {
   return createHash('sha256').update(developerKey, 'utf8').digest('hex');
 }
 
+/**
+ * The digests of the keys requests came with lately: every API request hashes its credential,
+ * and a bridge or dashboard sends the same one every time. Bounded; emptied when full.
+ */
+const recentDigests = new Map<string, string>();
+
+function digestOf(developerKey: string): string {
+  let digest = recentDigests.get(developerKey);
+  if (digest === undefined) {
+    digest = hashKey(developerKey);
+    if (recentDigests.size >= 1000) recentDigests.clear();
+    recentDigests.set(developerKey, digest);
+  }
+  return digest;
+}
+
 /** A new developer key: 40 random bytes, base64url (no ':' so Basic auth stays unambiguous). */
 export function generateDeveloperKey(): string {
   return randomBytes(30).toString('base64url');
 }
 
-function toTeam(row: TeamRow): Team {
+/** What a credential check reads of a team's row: none of it changes but through this service. */
+type TeamCredentialRow = Pick<TeamRow, 'id' | 'name' | 'developer_key' | 'key_hash' | 'created_at'>;
+
+function toTeam(row: TeamCredentialRow): Team {
   return { id: row.id, name: row.name, developerKey: row.developer_key, createdAt: row.created_at };
 }
 
@@ -46,16 +67,37 @@ export interface TeamService {
 
 export function createTeamService(deps: { store: Store; clock: Clock }): TeamService {
   const { store, clock } = deps;
-  // Every API request's first read: a burst with one credential shares it, and in embedded mode
-  // it is kept until the next commit (sharedReads).
-  const teamsByKeyHash = sharedReads<TeamRow | undefined>({ version: () => store.dataVersion() });
-  const teamsById = sharedReads<TeamRow | undefined>({ version: () => store.dataVersion() });
+  // Every API request's first read: a burst with one credential shares it (sharedReads). A
+  // credential check reads only what this service writes (the id, name and key of a team), so in
+  // embedded mode its result is kept until this service writes or another process commits (the
+  // CLI's `team` commands), not until any commit: a bridge's stream of changes no longer sends
+  // each of its requests back to the table.
+  let credentialsVersion = 0;
+  let foreignSeen: number | undefined;
+  function credentialsRead(): number | undefined {
+    const foreign = store.foreignVersion();
+    if (foreign === undefined) return undefined;
+    if (foreign !== foreignSeen) {
+      foreignSeen = foreign;
+      credentialsVersion += 1;
+    }
+    return credentialsVersion;
+  }
+  async function writeTeams(work: (trx: Transaction<Database>) => Promise<unknown>): Promise<void> {
+    try {
+      await store.transaction(work);
+    } finally {
+      credentialsVersion += 1;
+    }
+  }
+  const teamsByKeyHash = sharedReads<TeamCredentialRow | undefined>({ version: credentialsRead });
+  const teamsById = sharedReads<TeamCredentialRow | undefined>({ version: credentialsRead });
 
   async function create(input: { name: string; id?: string; developerKey?: string }): Promise<TeamCredentials> {
     const id = input.id ?? randomUUID();
     const developerKey = input.developerKey ?? generateDeveloperKey();
     const now = clock.now();
-    await store.transaction(async function createTeam(trx) {
+    await writeTeams(async function createTeam(trx) {
       await insertTeam(trx, {
         id,
         name: input.name,
@@ -92,7 +134,7 @@ export function createTeamService(deps: { store: Store; clock: Clock }): TeamSer
       return { created: true };
     }
     if (!sameSecret(existing.key_hash, hashKey(input.developerKey))) {
-      await store.transaction((trx) => updateTeamKey(trx, input.id, input.developerKey, hashKey(input.developerKey), clock.now()));
+      await writeTeams((trx) => updateTeamKey(trx, input.id, input.developerKey, hashKey(input.developerKey), clock.now()));
     }
     return { created: false };
   }
@@ -101,12 +143,12 @@ export function createTeamService(deps: { store: Store; clock: Clock }): TeamSer
     const developerKey = generateDeveloperKey();
     const team = await findTeamById(store.db, teamId);
     if (team === undefined) return undefined;
-    await store.transaction((trx) => updateTeamKey(trx, teamId, developerKey, hashKey(developerKey), clock.now()));
+    await writeTeams((trx) => updateTeamKey(trx, teamId, developerKey, hashKey(developerKey), clock.now()));
     return { team_id: teamId, developer_key: developerKey, name: team.name };
   }
 
   async function authenticateKey(developerKey: string): Promise<Team | undefined> {
-    const digest = hashKey(developerKey);
+    const digest = digestOf(developerKey);
     const row = await teamsByKeyHash(digest, () => findTeamByKeyHash(store.db, digest));
     return row !== undefined && sameSecret(row.key_hash, digest) ? toTeam(row) : undefined;
   }
@@ -115,7 +157,7 @@ export function createTeamService(deps: { store: Store; clock: Clock }): TeamSer
     const id = teamId.toLowerCase();
     const row = await teamsById(id, () => findTeamById(store.db, id));
     // Hash even when the team is unknown, so a wrong team id costs the same time as a wrong key.
-    const digest = hashKey(developerKey);
+    const digest = digestOf(developerKey);
     if (row === undefined) return undefined;
     return sameSecret(row.key_hash, digest) ? toTeam(row) : undefined;
   }

@@ -45,6 +45,12 @@ export interface Store {
    * there, nothing may keep a read for being unchanged.
    */
   dataVersion(): number | undefined;
+  /**
+   * A number that moves whenever another process commits to the database (the CLI's `team`
+   * commands), and not with this process's own commits; cheap to read. Undefined where the
+   * backend has no such number (PostgreSQL).
+   */
+  foreignVersion(): number | undefined;
   /** Resolves when the database answers a trivial query (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

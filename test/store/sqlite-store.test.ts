@@ -109,6 +109,21 @@ describe('embedded store', () => {
     expect(await teamIds()).toEqual(['mine', 'theirs']);
   });
 
+  it('moves its foreign version with another process’s commits, and not with its own', async () => {
+    const first = store.foreignVersion();
+    expect(first).toEqual(expect.any(Number));
+    await store.transaction(async (trx) => trx.insertInto('teams').values(teamRow('mine')).execute());
+    expect(store.foreignVersion()).toBe(first);
+
+    const other = new BetterSqlite3(path.join(dataDir, 'roomline.db'));
+    try {
+      other.prepare('insert into teams (id, name, developer_key, key_hash, room_settings, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?)').run('theirs', 'theirs', 'k', 'h-theirs', '{}', 1, 1);
+    } finally {
+      other.close();
+    }
+    expect(store.foreignVersion()).not.toBe(first);
+  });
+
   it('reads rows just as better-sqlite3 makes them: every column by name, in order, a repeated name taking the later value', async () => {
     await store.transaction((trx) => trx.insertInto('teams').values([teamRow('row-a'), teamRow('row-b')]).execute());
     const query = sql<Record<string, unknown>>`select id, created_at, null as absent, x'00ff' as bytes, id as twice, 7 as twice from teams order by id`;

@@ -71,6 +71,7 @@ export async function openPostgresStore(options: PostgresStoreOptions, logger: L
     settleDelivery: settleDeliveriesTogether(db, { transaction }),
     // PostgreSQL has no cheap, exact "nothing was committed since" number for a reader.
     dataVersion: () => undefined,
+    foreignVersion: () => undefined,
     async ping() {
       await pool.query('select 1');
     },

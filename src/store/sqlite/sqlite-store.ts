@@ -56,6 +56,9 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
   // writer, or another process on the same file) commits. With one connection there is no
   // other: it would never move.
   const dataVersion = reader?.prepare('pragma data_version').pluck();
+  // On the writer, the same number moves only with other connections' commits: the writer is
+  // this process's one writing connection, so those are other processes'.
+  const foreignVersion = reader === undefined ? undefined : writer.prepare('pragma data_version').pluck();
 
   const groupCommit = createGroupCommit(writeDb);
   // One writer: every transaction is in the same lane.
@@ -67,6 +70,7 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
     // Each statement is a call into SQLite: the settle's transaction costs no round trips.
     settleDelivery: (attempt) => settleInTransaction({ transaction }, attempt),
     dataVersion: () => (dataVersion === undefined ? undefined : (dataVersion.get() as number)),
+    foreignVersion: () => (foreignVersion === undefined ? undefined : (foreignVersion.get() as number)),
     async ping() {
       writer.prepare('select 1').get();
     },
