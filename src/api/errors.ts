@@ -132,11 +132,16 @@ const UNIQUE_VIOLATIONS = new Set(['23505', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_
 /**
  * The database was out of reach, or did not answer in time: a 503 the client may retry (the
  * bridge's reports are safe to repeat). PostgreSQL's SQLSTATEs for a lost or refused
- * connection (class 08), a shutdown or restart (57P01–57P03), too many connections (53300) and
- * a statement cancelled by its timeout (57014); the operating system's codes for a connection
+ * connection (class 08), a shutdown or restart (57P01–57P03), too many connections (53300), a
+ * statement cancelled by its timeout (57014) and a transaction broken off to end a deadlock
+ * (40P01, 40001); the operating system's codes for a connection
  * that failed; SQLite's lock held by another process past the wait (SQLITE_BUSY).
  */
 const UNAVAILABLE_CODES = new Set([
+  // A transaction PostgreSQL broke off to end a deadlock or a serialization conflict: none of
+  // it was applied, and the same request again succeeds.
+  '40P01',
+  '40001',
   '57014',
   '57P01',
   '57P02',

@@ -52,9 +52,12 @@ export function createOutboxHook(options: { afterEnqueued: (webhookIds: readonly
     }
     for (const [webhookId, queue] of perWebhook) {
       const first = await takeSequences(trx, webhookId, queue.length);
-      queue.forEach((row, index) => (row.sequence = first + index));
+      // Deleted by another node since the team's webhooks were read: nothing to deliver to.
+      if (first === undefined) perWebhook.delete(webhookId);
+      else queue.forEach((row, index) => (row.sequence = first + index));
     }
-    await insertDeliveries(trx, rows);
+    if (perWebhook.size === 0) return;
+    await insertDeliveries(trx, [...perWebhook.values()].flat());
     // Woken only after COMMIT: a sender on another connection would not see the rows before.
     const webhookIds = [...perWebhook.keys()];
     return () => options.afterEnqueued(webhookIds);

@@ -4,7 +4,7 @@ import type { WebhookEventName } from '../bus/events.js';
 import type { ChangeRunner } from '../domain/changes.js';
 import type { Clock } from '../domain/clock.js';
 import type { Store } from '../store/store.js';
-import { countWebhooks, findDelivery, findWebhook, insertDeliveries, insertWebhook, takeSequences, type DeliveryRow, type WebhookRow } from '../store/repos/webhooks.js';
+import { countWebhooks, findDelivery, findWebhook, insertDeliveries, insertWebhook, lockSequences, takeSequences, type DeliveryRow, type WebhookRow } from '../store/repos/webhooks.js';
 import { invalidAfter, type Page } from '../api/pagination.js';
 import { pageByCreation, type PageCursor } from '../store/repos/paging.js';
 import type { AddressPolicy, RefusedAddressKind } from './addresses.js';
@@ -119,6 +119,7 @@ export function createWebhookService(deps: {
     return changes.run(async function deleteWebhook(change) {
       const existing = await findWebhook(change.trx, teamId, webhookId.toLowerCase());
       if (existing === undefined) return false;
+      await lockSequences(change.trx, existing.id);
       await change.trx.deleteFrom('webhook_deliveries').where('webhook_id', '=', existing.id).execute();
       await change.trx.deleteFrom('webhooks').where('id', '=', existing.id).execute();
       return true;
@@ -147,12 +148,15 @@ export function createWebhookService(deps: {
       const delivery = await findDelivery(change.trx, webhook.id, deliveryId.toLowerCase());
       if (delivery === undefined) return undefined;
       if (delivery.status === 'pending') return 'pending' as const;
+      const sequence = await takeSequences(change.trx, webhook.id, 1);
+      // The webhook was deleted on another node since the delivery was read.
+      if (sequence === undefined) return undefined;
       // Sent again as a new delivery at the back of the queue: the same event (id and body),
       // a new sequence number, so the webhook's order stays what the receiver has seen.
       const again: DeliveryRow = {
         ...delivery,
         id: timeOrderedId(),
-        sequence: await takeSequences(change.trx, webhook.id, 1),
+        sequence,
         status: 'pending',
         attempts: 0,
         next_attempt_at: deps.deliveryClock.now(),

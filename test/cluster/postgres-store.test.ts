@@ -127,7 +127,7 @@ describe('cluster store', () => {
     await store.transaction((trx) => trx.insertInto('teams').values(teamRow(team)).onConflict((oc) => oc.doNothing()).execute());
     return store.transaction(async (trx) => {
       await insertWebhook(trx, { id: webhookId, team_id: team, name: null, endpoint: 'http://127.0.0.1:9/hook', authorization_header: null, events: '[]', created_at: 0, updated_at: 0 });
-      const from = await takeSequences(trx, webhookId, 3);
+      const from = (await takeSequences(trx, webhookId, 3))!;
       const rows = [0, 1, 2].map((n) => queuedDelivery({ id: `${webhookId}-${from + n}`, webhook_id: webhookId, team_id: team, sequence: from + n, claimed_until: n === 0 ? 5_000 : null }));
       await insertDeliveries(trx, rows);
       return rows;

@@ -107,6 +107,29 @@ describe('cluster: two nodes, one PostgreSQL and one Redis', () => {
     }
   });
 
+  it('webhooks deleted on node B while node A takes a bridge’s reports: every report is applied', async () => {
+    const room = (await apiA.post('/api/v1/rooms', { telephony_enabled: true })).body;
+    // Nobody listens there: the deliveries wait, which is all this needs.
+    const webhooks: string[] = [];
+    for (let n = 0; n < 40; n++) {
+      webhooks.push((await apiB.post('/api/v1/webhooks', { endpoint: `http://127.0.0.1:9/gone-${n}`, events: ['participant_joined'] })).body.id);
+    }
+    const reports = (async () => {
+      const statuses: number[] = [];
+      for (let round = 0; round < 40; round++) {
+        const batch = await Promise.all(
+          [0, 1, 2, 3].map((lane) => apiA.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [{ call_id: `race-${round}-${lane}`, name: 'Racer' }])),
+        );
+        statuses.push(...batch.map((answer) => answer.status));
+      }
+      return statuses;
+    })();
+    const deletions = Promise.all(webhooks.map(async (id) => (await apiB.delete(`/api/v1/webhooks/${id}`)).status));
+    expect(new Set(await deletions)).toEqual(new Set([204]));
+    expect(new Set(await reports)).toEqual(new Set([200]));
+    expect((await apiA.get(`/api/v1/rooms/${room.id}/live`)).body.live_participants).toBe(160);
+  });
+
   it('node A killed with kill -9 while webhooks are pending: node B delivers every one, in order', async () => {
     const receiver = new Receiver();
     await receiver.start();

@@ -45,7 +45,7 @@ describe('settling a webhook delivery', () => {
   function queueThree(id: string): Promise<DeliveryRow> {
     return store.transaction(async (trx) => {
       await insertWebhook(trx, { id, team_id: 't', name: null, endpoint: `http://127.0.0.1:9/${id}`, authorization_header: 'Bearer x', events: '[]', created_at: 0, updated_at: 0 });
-      const from = await takeSequences(trx, id, 3);
+      const from = (await takeSequences(trx, id, 3))!;
       const rows = [0, 1, 2].map((n) => queuedDelivery({ id: `${id}-d${from + n}`, webhook_id: id, team_id: 't', sequence: from + n, claimed_until: n === 0 ? 5_000 : null }));
       await insertDeliveries(trx, rows);
       return rows[0]!;

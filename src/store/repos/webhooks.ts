@@ -54,11 +54,28 @@ const teamWebhooks = prepared(
   { planEachRun: true },
 );
 
-/** Takes the next `count` sequence numbers of a webhook; returns the first. */
-export async function takeSequences(db: Executor, webhookId: string, count: number): Promise<number> {
+/**
+ * Takes the next `count` sequence numbers of a webhook; returns the first, or undefined when
+ * the webhook is gone (deleted by another node since its team's webhooks were read). Holds the
+ * counter's row lock to the end of the transaction, which a deletion takes first (lockSequences).
+ */
+export async function takeSequences(db: Executor, webhookId: string, count: number): Promise<number | undefined> {
   const [row] = (await advanceLastSequence(db, count, webhookId)).rows;
-  if (row === undefined) throw new Error(`webhook ${webhookId} is gone`);
-  return Number(row.last_sequence) - count + 1;
+  return row === undefined ? undefined : Number(row.last_sequence) - count + 1;
+}
+
+/**
+ * Takes the lock of a webhook's counter, as numbering its deliveries does first: a deletion that
+ * takes it before anything else waits for a change numbering deliveries to commit (or makes the
+ * change find the webhook gone), instead of the two locking the webhook and its counter in
+ * opposite orders, a deadlock PostgreSQL breaks by failing one of them.
+ */
+export async function lockSequences(db: Executor, webhookId: string): Promise<void> {
+  await db
+    .updateTable('webhook_sequences')
+    .set((eb) => ({ last_sequence: eb.ref('last_sequence') }))
+    .where('webhook_id', '=', webhookId)
+    .execute();
 }
 
 const advanceLastSequence = prepared(2, (db, count: number, webhookId: string) =>
