@@ -6,6 +6,7 @@ import {
   deleteRoom,
   existingTeamTags,
   findRoom,
+  claimRoomLink,
   friendlyUrlTaken,
   insertRoom,
   listRooms,
@@ -141,6 +142,7 @@ export function createRoomService(deps: CoreDeps): RoomService {
         updated_at: change.now,
       };
       await insertRoom(change.trx, row);
+      await claimRoomLink(change.trx, id, row.friendly_url);
       await replaceRoomRoles(change.trx, id, choice.roleIds);
       await replaceRoomTags(change.trx, id, uniqueTags(tags ?? []));
       return describeOne(change.trx, teamId, row);
@@ -163,11 +165,13 @@ export function createRoomService(deps: CoreDeps): RoomService {
       const row = {
         ...current,
         ...toColumns(settings, choice, toBreakouts(stored.breakouts, breakouts)),
-        friendly_url: friendlyUrl === undefined ? current.friendly_url : await checkFriendlyUrl(change.trx, teamId, friendlyUrl, current.id),
+        // Its own name again is no change: a room that shares an older link's name keeps it.
+        friendly_url: friendlyUrl === undefined || friendlyUrl === current.friendly_url ? current.friendly_url : await checkFriendlyUrl(change.trx, teamId, friendlyUrl, current.id),
         updated_at: change.now,
       };
       const { event_seq: _seq, phone_connected: _phone, ...columns } = row;
       await updateRoom(change.trx, columns);
+      if (row.friendly_url !== current.friendly_url) await claimRoomLink(change.trx, current.id, row.friendly_url);
       if (roles !== undefined) await replaceRoomRoles(change.trx, current.id, choice.roleIds);
       if (tags !== undefined) await replaceRoomTags(change.trx, current.id, uniqueTags(tags));
       if (row.is_locked !== current.is_locked) {

@@ -1,7 +1,7 @@
 import { decodeJwt, errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { notFound, validationError, type FieldErrors } from '../api/errors.js';
 import { findRole } from '../store/repos/roles.js';
-import { findRoomsByLink } from '../store/repos/room-page.js';
+import { findRoomByLink } from '../store/repos/room-page.js';
 import { findRoom, roomRoleIds, type RoomRow } from '../store/repos/rooms.js';
 import { findTeamById } from '../store/repos/teams.js';
 import type { Executor } from '../store/store.js';
@@ -132,10 +132,8 @@ export function createRoomTokenService(deps: CoreDeps): RoomTokenService {
   }
 
   async function enter(ref: string, token: string | undefined): Promise<RoomEntry> {
-    const rooms = await findRoomsByLink(store.db, ref);
-    // friendly_urls are unique per team only: a token names its team; without one, the oldest room is the link's.
-    const teamId = token === undefined ? undefined : unverifiedTeamId(token);
-    const room = rooms.find((candidate) => candidate.team_id === teamId) ?? rooms[0];
+    // A token names its team (checked below, with that team's key); without one, the link's own room.
+    const room = await findRoomByLink(store.db, ref, token === undefined ? undefined : unverifiedTeamId(token));
     if (room === undefined) return { kind: 'no_room' };
     if (token === undefined) {
       if (room.privacy === 'private') return { kind: 'invitation_needed', room };

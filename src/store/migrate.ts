@@ -10,6 +10,7 @@ import * as deliveryIndexes from './migrations/008_delivery_indexes.js';
 import * as timedRooms from './migrations/009_timed_rooms.js';
 import * as webhookCounters from './migrations/010_webhook_counters.js';
 import * as callRecords from './migrations/011_call_records.js';
+import * as roomLinks from './migrations/012_room_links.js';
 
 /**
  * The migrations, in order. Listed here rather than read from a folder so the compiled
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '009_timed_rooms': timedRooms,
   '010_webhook_counters': webhookCounters,
   '011_call_records': callRecords,
+  '012_room_links': roomLinks,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -9,6 +9,7 @@ export interface Database {
   rooms: RoomTable;
   room_roles: RoomRoleTable;
   room_tags: RoomTagTable;
+  room_links: RoomLinkTable;
   sessions: SessionTable;
   participants: ParticipantTable;
   participant_activity: ParticipantActivityTable;
@@ -85,6 +86,12 @@ export interface RoomRoleTable {
 export interface RoomTagTable {
   room_id: string;
   tag: string;
+}
+
+/** Which room a page link `/{friendly_url}` opens: one room of one team per name (migration 012). */
+export interface RoomLinkTable {
+  friendly_url: string;
+  room_id: string;
 }
 
 export interface SessionTable {

@@ -162,7 +162,7 @@ describe('rooms', () => {
     expect(patched.body.default_role.name).toBe('speaker');
   });
 
-  it('refuses a friendly_url the team already uses, in any room, but not another team’s', async () => {
+  it('refuses a friendly_url the team already uses, in any room, and another team’s room link', async () => {
     await createRoom(t.api, { friendly_url: 'taken-url' });
     const duplicate = await t.api.post('/api/v1/rooms', { friendly_url: 'taken-url' });
     expect(duplicate.status).toBe(422);
@@ -171,7 +171,12 @@ describe('rooms', () => {
     const renamed = await t.api.patch(`/api/v1/rooms/${other.id}`, { friendly_url: 'taken-url' });
     expect(renamed.status).toBe(422);
     expect(renamed.body.errors).toHaveProperty('friendly_url');
-    expect((await t.apiB.post('/api/v1/rooms', { friendly_url: 'taken-url' })).status).toBe(200);
+    // The page link `/taken-url` is team A's room's: no other team's room may take it.
+    const elsewhere = await t.apiB.post('/api/v1/rooms', { friendly_url: 'taken-url' });
+    expect(elsewhere.status).toBe(422);
+    expect(elsewhere.body.errors).toEqual({ friendly_url: ['The friendly_url has already been taken.'] });
+    // A room patched with its own name keeps it.
+    expect((await t.api.patch(`/api/v1/rooms/taken-url`, { friendly_url: 'taken-url', description: 'same name' })).status).toBe(200);
   });
 
   it('refuses every invalid field with its path, and changes nothing', async () => {

@@ -157,14 +157,23 @@ describe('the room page', () => {
     });
   });
 
-  it('lets a token pick its team’s room when two teams use the same friendly_url', async () => {
-    const friendlyUrl = `shared-${Date.now()}`;
-    const roomA = await createRoom(t.api, { friendly_url: friendlyUrl, privacy: 'private' });
-    const roomB = await createRoom(t.apiB, { friendly_url: friendlyUrl, privacy: 'private' });
-    const issued = await t.apiB.post(`/api/v1/rooms/${friendlyUrl}/token`, {});
-    const page = await getPage(t, `/${friendlyUrl}?token=${issued.body.token}`);
-    expect(page.status).toBe(200);
-    expect(page.html).toContain(`data-room-id="${roomB.id}"`);
-    expect(page.html).not.toContain(roomA.id);
+  it('gives a friendly_url’s link to one room: another team can neither take it nor share it', async () => {
+    const name = `link-${Date.now()}`;
+    // Team B's room is the older one: before, the link went to the oldest room with the name.
+    const roomB = await createRoom(t.apiB);
+    const roomA = await createRoom(t.api, { friendly_url: name });
+    expect((await t.apiB.patch(`/api/v1/rooms/${roomB.id}`, { friendly_url: name })).status).toBe(422);
+    expect((await t.apiB.post('/api/v1/rooms', { friendly_url: name })).status).toBe(422);
+    expect((await getPage(t, `/${name}`)).html).toContain(`data-room-id="${roomA.id}"`);
+
+    // Renamed, team A's room gives the name up: the next room to take it gets the link.
+    expect((await t.api.patch(`/api/v1/rooms/${roomA.id}`, { friendly_url: `${name}-moved` })).status).toBe(200);
+    expect((await t.apiB.patch(`/api/v1/rooms/${roomB.id}`, { friendly_url: name })).status).toBe(200);
+    expect((await getPage(t, `/${name}`)).html).toContain(`data-room-id="${roomB.id}"`);
+    expect((await getPage(t, `/${name}-moved`)).html).toContain(`data-room-id="${roomA.id}"`);
+    // So does a deleted room.
+    expect((await t.apiB.request('DELETE', `/api/v1/rooms/${roomB.id}`)).status).toBe(204);
+    expect((await getPage(t, `/${name}`)).status).toBe(404);
+    expect((await t.api.post('/api/v1/rooms', { friendly_url: name })).status).toBe(200);
   });
 });

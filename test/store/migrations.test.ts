@@ -2,6 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../../src/store/migrate.js';
+import { findRoomByLink } from '../../src/store/repos/room-page.js';
 import type { Database } from '../../src/store/schema.js';
 
 /** A database in memory, migrated as far as `migration` only, with one team (`t`) in it. */
@@ -144,6 +145,56 @@ describe('migration 011: a call’s participation row is its own tombstone', () 
     await expect(db.insertInto('participants').values(participant('p5', 'live', null)).execute()).rejects.toThrow(/UNIQUE/);
     await db.insertInto('participants').values(participant('p6', null, null)).execute();
     await db.insertInto('participants').values({ ...participant('p7', 'gone', null), room_id: 'other-room' }).execute();
+  });
+});
+
+describe('migration 012: one room per page link', () => {
+  let db: Kysely<Database>;
+  beforeAll(async () => {
+    db = await databaseAt('011_call_records');
+  });
+  afterAll(async () => db.destroy());
+
+  it('gives each friendly_url’s link to the oldest room with it, as links went before; a token’s team still finds its own', async () => {
+    await db.insertInto('teams').values({ id: 'b', name: 'Other', developer_key: 'kb', key_hash: 'hb', room_settings: '{}', created_at: 0, updated_at: 0 }).execute();
+    await db
+      .insertInto('roles')
+      .values({ id: 'r', team_id: 't', name: 'attendee', display_name: 'Attendee', description: null, is_builtin: 1, permissions: '[]', created_at: 0, updated_at: 0 })
+      .execute();
+    const room = (id: string, teamId: string, friendlyUrl: string, createdAt: number) => ({
+      id,
+      team_id: teamId,
+      friendly_url: friendlyUrl,
+      description: null,
+      privacy: 'public',
+      external_id: null,
+      is_locked: 0,
+      session_length: null,
+      default_role_id: 'r',
+      max_participants: 100,
+      telephony_enabled: 0,
+      telephony_phone_number: null,
+      telephony_pin_dtmf: null,
+      phone_connected: 0,
+      event_seq: 0,
+      settings: '{}',
+      expires_at: null,
+      created_at: createdAt,
+      updated_at: createdAt,
+    });
+    // Written before 012, when two teams could share a name.
+    const before = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
+    await before.insertInto('rooms').values([room('newer', 't', 'shared', 2), room('older', 'b', 'shared', 1), room('alone', 't', 'alone', 3)]).execute();
+
+    expect(await migrateToLatest(db)).toContain('012_room_links');
+    expect(await db.selectFrom('room_links').selectAll().orderBy('friendly_url').execute()).toEqual([
+      { friendly_url: 'alone', room_id: 'alone' },
+      { friendly_url: 'shared', room_id: 'older' },
+    ]);
+    expect((await findRoomByLink(db, 'shared'))?.id).toBe('older');
+    expect((await findRoomByLink(db, 'shared', 't'))?.id).toBe('newer');
+    expect((await findRoomByLink(db, 'shared', 'nobody'))?.id).toBe('older');
+    expect(await findRoomByLink(db, 'unknown')).toBeUndefined();
   });
 });
 

@@ -16,16 +16,27 @@ export function isRoomRef(ref: string): boolean {
 }
 
 /**
- * The rooms a page link `/{ref}` may name: the room with that id, else every team's room with
- * that friendly_url (friendly_urls are unique per team only), oldest first.
+ * The room a page link `/{ref}` opens: the room with that id, else the room whose link that
+ * friendly_url is (room_links: one per name, whatever the team). A room token names its team:
+ * with `teamId`, that team's room of that name comes first, so a token still opens a room
+ * that shares an older link's name.
  */
-export async function findRoomsByLink(db: Executor, ref: string): Promise<RoomRow[]> {
+export async function findRoomByLink(db: Executor, ref: string, teamId?: string): Promise<RoomRow | undefined> {
   if (UUID.test(ref)) {
     const byId = await db.selectFrom('rooms').selectAll().where('id', '=', ref.toLowerCase()).executeTakeFirst();
-    if (byId !== undefined) return [byId];
+    if (byId !== undefined) return byId;
   }
-  if (!FRIENDLY_URL.test(ref)) return [];
-  return db.selectFrom('rooms').selectAll().where('friendly_url', '=', ref).orderBy('created_at').orderBy('id').execute();
+  if (!FRIENDLY_URL.test(ref)) return undefined;
+  if (teamId !== undefined) {
+    const own = await db.selectFrom('rooms').selectAll().where('team_id', '=', teamId).where('friendly_url', '=', ref).executeTakeFirst();
+    if (own !== undefined) return own;
+  }
+  return db
+    .selectFrom('room_links')
+    .innerJoin('rooms', 'rooms.id', 'room_links.room_id')
+    .selectAll('rooms')
+    .where('room_links.friendly_url', '=', ref)
+    .executeTakeFirst();
 }
 
 export async function findRoomById(db: Executor, roomId: string): Promise<RoomRow | undefined> {

@@ -79,10 +79,26 @@ export async function listRoomsWithTags(db: Executor, teamId: string, tags: read
   return teamRooms(db, teamId, tags).selectAll().execute();
 }
 
+/**
+ * Whether another room has this friendly_url: a room of the team, or any team's room whose page
+ * link it is (room_links), so that no team's room can take another team's link.
+ */
 export async function friendlyUrlTaken(db: Executor, teamId: string, friendlyUrl: string, exceptRoomId?: string): Promise<boolean> {
   let query = db.selectFrom('rooms').select('id').where('team_id', '=', teamId).where('friendly_url', '=', friendlyUrl);
   if (exceptRoomId !== undefined) query = query.where('id', '!=', exceptRoomId);
-  return (await query.executeTakeFirst()) !== undefined;
+  if ((await query.executeTakeFirst()) !== undefined) return true;
+  const link = await db.selectFrom('room_links').select('room_id').where('friendly_url', '=', friendlyUrl).executeTakeFirst();
+  return link !== undefined && link.room_id !== exceptRoomId;
+}
+
+/**
+ * Makes the room's friendly_url its page link, in place of the name it had. A name another
+ * room took meanwhile (another node, between the check and this write) fails the change with
+ * the unique index's error, which answers 422.
+ */
+export async function claimRoomLink(db: Executor, roomId: string, friendlyUrl: string): Promise<void> {
+  await db.deleteFrom('room_links').where('room_id', '=', roomId).execute();
+  await db.insertInto('room_links').values({ friendly_url: friendlyUrl, room_id: roomId }).execute();
 }
 
 export async function insertRoom(db: Executor, row: RoomRow): Promise<void> {
@@ -107,6 +123,7 @@ export async function roomsExpiredBy(db: Executor, now: number, limit: number): 
 }
 
 export async function deleteRoom(db: Executor, roomId: string): Promise<void> {
+  await db.deleteFrom('room_links').where('room_id', '=', roomId).execute();
   await db.deleteFrom('room_roles').where('room_id', '=', roomId).execute();
   await db.deleteFrom('room_tags').where('room_id', '=', roomId).execute();
   await db.deleteFrom('rooms').where('id', '=', roomId).execute();
