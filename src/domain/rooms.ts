@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ApiError, fieldError, notFound, validationError } from '../api/errors.js';
 import { invalidAfter } from '../api/pagination.js';
 import { listTeamRoles, type RoleRow } from '../store/repos/roles.js';
+import { webhooksForTeam } from '../store/repos/webhooks.js';
 import {
   deleteRoom,
   existingTeamTags,
@@ -130,7 +131,7 @@ export function createRoomService(deps: CoreDeps): RoomService {
       const choice = applyRoleRefs(teamRoles, chooseTeamRoles(teamRoles, teamDefaults), { roles, default_role, private_group_chat_roles });
       const inherited = Object.fromEntries(SHARED_SETTING_NAMES.filter((name) => teamDefaults[name] !== undefined).map((name) => [name, teamDefaults[name]]));
       const id = randomUUID();
-      const settings = withinLimits({ ...ROOM_SETTING_FALLBACKS, ...inherited, ...checkExpiry(plain, change.now) });
+      const settings = withinLimits({ ...ROOM_SETTING_FALLBACKS, ...inherited, ...checkExpiry(await checkRoomWebhooks(change.trx, teamId, plain), change.now) });
       const row: RoomRow = {
         ...toColumns(settings, choice, toBreakouts([], breakouts)),
         id,
@@ -161,7 +162,7 @@ export function createRoomService(deps: CoreDeps): RoomService {
         privateGroupChatRoleIds: stored.privateGroupChatRoleIds,
       };
       const choice = applyRoleRefs(await listTeamRoles(change.trx, teamId), currentChoice, { roles, default_role, private_group_chat_roles });
-      const settings = withinLimits({ ...stored.settings, ...checkExpiry(plain, change.now) });
+      const settings = withinLimits({ ...stored.settings, ...checkExpiry(await checkRoomWebhooks(change.trx, teamId, plain), change.now) });
       const row = {
         ...current,
         ...toColumns(settings, choice, toBreakouts(stored.breakouts, breakouts)),
@@ -236,6 +237,20 @@ export async function deleteRoomWithEvent(change: Change, room: RoomRow, options
 
 function roomEventData(room: RoomRow): Record<string, unknown> {
   return { room_id: room.id, friendly_url: room.friendly_url, external_id: room.external_id };
+}
+
+/**
+ * A room's `webhooks` must name webhooks of the team (DS: "an array of webhooks IDs"): an id that
+ * names none would quietly turn every webhook off for the room. Kept in lower case, as the ids
+ * of webhooks are, and once each.
+ */
+async function checkRoomWebhooks(db: Executor, teamId: string, input: Partial<RoomSettings>): Promise<Partial<RoomSettings>> {
+  if (input.webhooks === undefined || input.webhooks.length === 0) return input;
+  const known = new Set((await webhooksForTeam(db, teamId)).map((webhook) => webhook.id));
+  const ids = input.webhooks.map((id) => id.toLowerCase());
+  const problems = Object.fromEntries(ids.flatMap((id, index) => (known.has(id) ? [] : [[`webhooks.${index}`, [`The selected webhooks.${index} is invalid.`]]])));
+  if (Object.keys(problems).length > 0) throw validationError(problems);
+  return { ...input, webhooks: [...new Set(ids)] };
 }
 
 /** A given expiry must be a real date in the future; it is kept as ISO-8601 with a Z. */

@@ -94,7 +94,8 @@ function webhookFilterOf(roomId: string, settings: string): Set<string> | null {
   const known = filtersByRoom.get(roomId);
   if (known !== undefined && known.settings === settings) return known.filter;
   const listed = (JSON.parse(settings) as { webhooks?: unknown }).webhooks;
-  const filter = Array.isArray(listed) && listed.length > 0 ? new Set(listed.map(String)) : null;
+  // Ids in lower case, as webhooks' are: a room's list written before rooms kept it so still counts.
+  const filter = Array.isArray(listed) && listed.length > 0 ? new Set(listed.map((id) => String(id).toLowerCase())) : null;
   if (filtersByRoom.size >= 1000) filtersByRoom.clear();
   filtersByRoom.set(roomId, { settings, filter });
   return filter;

@@ -66,6 +66,7 @@ describe('rooms', () => {
   });
 
   it('round-trips a room: create, get by id and by friendly_url, patch', async () => {
+    const webhook = (await t.api.post('/api/v1/webhooks', { endpoint: 'http://127.0.0.1:9/round-trip', events: ['participant_joined'] })).body.id as string;
     const created = await t.api.post('/api/v1/rooms', {
       friendly_url: 'Round_trip-1',
       description: 'Weekly sync',
@@ -81,7 +82,7 @@ describe('rooms', () => {
       telephony_phone_number: '+1 234 567 890',
       telephony_pin_dtmf: '123W1www2',
       tags: ['sales', 'weekly', 'sales'],
-      webhooks: ['c83c7b87-b9b8-444d-a749-7076fe58fdb8'],
+      webhooks: [webhook.toUpperCase()],
       breakouts: ['Room A', 'Room B'],
       primary_color: '#ff0000',
       language: 'de-DE',
@@ -102,7 +103,7 @@ describe('rooms', () => {
       telephony_phone_number: '+1 234 567 890',
       telephony_pin_dtmf: '123W1www2',
       tags: ['sales', 'weekly'],
-      webhooks: ['c83c7b87-b9b8-444d-a749-7076fe58fdb8'],
+      webhooks: [webhook],
       primary_color: '#ff0000',
       language: 'de-DE',
       expires_at: '2099-09-05T12:30:00Z',
@@ -220,6 +221,8 @@ describe('rooms', () => {
       [{ tags: ['a,b'] }, 'tags.0'],
       [{ tags: [''] }, 'tags.0'],
       [{ webhooks: [5] }, 'webhooks.0'],
+      // An id that names none of the team's webhooks would turn every webhook off for the room.
+      [{ webhooks: ['c83c7b87-b9b8-444d-a749-7076fe58fdb8'] }, 'webhooks.0'],
       [{ roles: [] }, 'roles'],
       [{ roles: ['moderator', 'nobody'] }, 'roles.1'],
       [{ default_role: 'nobody' }, 'default_role'],

@@ -91,6 +91,33 @@ describe('webhook delivery', () => {
     expect(receiver.accepted.map((r) => [r.json.event, r.json.data.call_id])).toEqual([['participant_left', 'x-1']]);
   });
 
+  it('sends a room’s events only to the webhooks the room names, up to the events of its deletion', async () => {
+    receiver = new Receiver();
+    await receiver.start();
+    const other = new Receiver();
+    await other.start();
+    try {
+      const listed = (await t.api.post('/api/v1/webhooks', { endpoint: receiver.url, events: EVENT_NAMES })).body.id as string;
+      expect((await t.api.post('/api/v1/webhooks', { endpoint: other.url, events: EVENT_NAMES })).status).toBe(200);
+      // Named in capitals: webhook ids are compared as the webhooks API looks them up.
+      const room = (await t.api.post('/api/v1/rooms', { telephony_enabled: true, webhooks: [listed.toUpperCase()] })).body;
+      expect(room.webhooks).toEqual([listed]);
+      expect((await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [{ call_id: 'named-1', name: 'Named' }])).status).toBe(200);
+      expect((await t.api.request('DELETE', `/api/v1/rooms/${room.id}`)).status).toBe(204);
+      await waitFor(() => (receiver.accepted.some((r) => r.json.event === 'room_deleted') ? true : undefined), 10_000, 'room_deleted');
+      expect(receiver.accepted.map((r) => r.json.event)).toEqual(['session_started', 'participant_joined', 'participant_left', 'session_ended', 'room_deleted']);
+
+      // A room that names no webhook goes to all: once its event reaches the other webhook, in
+      // order, anything of the first room would have arrived before it.
+      const open = (await t.api.post('/api/v1/rooms', { telephony_enabled: true })).body;
+      await t.api.post(`/api/v1/rooms/${open.id}/phone-participants/joined`, [{ call_id: 'open-1', name: 'Open' }]);
+      await waitFor(() => (other.accepted.some((r) => r.json.data?.call_id === 'open-1') ? true : undefined), 10_000, 'the open room’s join');
+      expect(other.accepted.filter((r) => r.json.data?.room_id === room.id)).toEqual([]);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('sends an authorization header with a tab and Latin-1 characters as it was given', async () => {
     const header = 'Bearer é\tÿ-secret';
     const { roomId } = await setUp(['participant_joined'], header);

@@ -122,7 +122,20 @@ export async function roomsExpiredBy(db: Executor, now: number, limit: number): 
     .execute();
 }
 
+/**
+ * The settings of the rooms each transaction deleted: its last events (the leaves, the session's
+ * end, `room_deleted`) are sent at its end to the webhooks the room's settings name, which the
+ * outbox reads then (findRoomSettings), when the row is gone.
+ */
+const settingsOfDeleted = new WeakMap<Executor, Map<string, string>>();
+
 export async function deleteRoom(db: Executor, roomId: string): Promise<void> {
+  const settings = await findRoomSettings(db, roomId);
+  if (settings !== undefined) {
+    let deleted = settingsOfDeleted.get(db);
+    if (deleted === undefined) settingsOfDeleted.set(db, (deleted = new Map()));
+    deleted.set(roomId, settings);
+  }
   await db.deleteFrom('room_links').where('room_id', '=', roomId).execute();
   await db.deleteFrom('room_roles').where('room_id', '=', roomId).execute();
   await db.deleteFrom('room_tags').where('room_id', '=', roomId).execute();
@@ -207,8 +220,9 @@ export async function writeTeamRoomSettings(db: Executor, teamId: string, docume
 
 
 /** A room's own settings (JSON), by the room's id (a change's hooks know no more). */
+/** A room's settings document; within the transaction that deleted the room, the settings it had. */
 export async function findRoomSettings(db: Executor, roomId: string): Promise<string | undefined> {
-  return (await roomSettings(db, roomId)).rows[0]?.settings;
+  return (await roomSettings(db, roomId)).rows[0]?.settings ?? settingsOfDeleted.get(db)?.get(roomId);
 }
 
 const roomSettings = prepared(1, (db, roomId: string) => db.selectFrom('rooms').select('settings').where('id', '=', roomId));
