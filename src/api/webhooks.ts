@@ -107,7 +107,7 @@ export async function webhooksRoutes(app: Api, { services }: RouteOptions): Prom
 
   app.get(
     '/webhooks',
-    { schema: { tags: ['Webhooks'], summary: 'List the team’s webhooks.', querystring: ListQuery, response: { 200: ListOf(Webhook), ...errorResponses(401, 422) } } },
+    { schema: { tags: ['Webhooks'], summary: 'List the team’s webhooks.', querystring: ListQuery, response: { 200: ListOf(Webhook, { countAsText: true }), ...errorResponses(401, 422) } } },
     async function listWebhooks(request) {
       const { total, rows } = await webhooks.list(request.team.id, pageFrom(request.query));
       return { total_count: total, data: rows.map(toWebhook) };

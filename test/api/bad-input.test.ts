@@ -26,7 +26,7 @@ describe('bad input', () => {
     const rooms = await t.api.get('/api/v1/rooms');
     expect(rooms.status).toBe(200);
     expect(rooms.body.total_count).toBe('0');
-    expect((await t.api.get('/api/v1/webhooks')).body.total_count).toBe(0);
+    expect((await t.api.get('/api/v1/webhooks')).body.total_count).toBe('0');
   }
 
   it('answers malformed JSON with a 400', async () => {

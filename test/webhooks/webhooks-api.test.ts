@@ -40,7 +40,7 @@ describe('webhooks API', () => {
     expect(patched.body).toMatchObject({ events: ['phone_participant_muted'], name: 'Renamed', endpoint: 'https://bridge.example/hooks' });
 
     const list = await t.api.get('/api/v1/webhooks');
-    expect(list.body.total_count).toBe(1);
+    expect(list.body.total_count).toBe('1');
     expect(list.body.data[0].id).toBe(id);
 
     expect((await t.api.delete(`/api/v1/webhooks/${id}`)).status).toBe(204);
@@ -54,7 +54,7 @@ describe('webhooks API', () => {
       ids.push(response.body.id);
     }
     const asc = await t.apiB.get('/api/v1/webhooks?order=asc&limit=2');
-    expect(asc.body.total_count).toBe(4);
+    expect(asc.body.total_count).toBe('4');
     expect(asc.body.data.map((w: any) => w.id)).toEqual(ids.slice(0, 2));
     const after = await t.apiB.get(`/api/v1/webhooks?order=asc&after=${ids[1]}`);
     expect(after.body.data.map((w: any) => w.id)).toEqual(ids.slice(2));
@@ -83,7 +83,7 @@ describe('webhooks API', () => {
       expect(Object.keys(response.body.errors).sort(), JSON.stringify(body)).toEqual(fields.sort());
       expect(response.body.message).toEqual(expect.any(String));
     }
-    expect((await t.api.get('/api/v1/webhooks')).body.total_count).toBe(0);
+    expect((await t.api.get('/api/v1/webhooks')).body.total_count).toBe('0');
   });
 
   it('refuses an authorization header that could not be sent, on create and on update, and keeps one that can', async () => {
@@ -102,7 +102,7 @@ describe('webhooks API', () => {
       expect(Object.keys(patched.body.errors)).toEqual(['authorization_header']);
     }
     expect((await t.api.get(`/api/v1/webhooks/${hook.body.id}`)).body.authorization_header).toBe('Bearer kept');
-    expect((await t.api.get('/api/v1/webhooks')).body.total_count).toBe(1);
+    expect((await t.api.get('/api/v1/webhooks')).body.total_count).toBe('1');
     for (const header of sendable) {
       const patched = await t.api.patch(`/api/v1/webhooks/${hook.body.id}`, { authorization_header: header });
       expect(patched.status, JSON.stringify(header)).toBe(200);
@@ -126,7 +126,7 @@ describe('webhooks API', () => {
     const refused = await api.post('/api/v1/webhooks', { endpoint: 'https://one-more.example/x', events: ['participant_left'] });
     expect(refused.status).toBe(422);
     expect(refused.body.errors.endpoint[0]).toMatch(/at most 100 webhooks/);
-    expect((await api.get('/api/v1/webhooks')).body.total_count).toBe(100);
+    expect((await api.get('/api/v1/webhooks')).body.total_count).toBe('100');
   });
 
   it('answers another team’s webhook as 404 on every route', async () => {
