@@ -122,8 +122,10 @@ export async function changeParticipants(change: Change, updates: ReadonlyArray<
     if (Object.keys(patch).length === 0) continue;
     const row: ParticipantRow = { ...participant, ...patch };
     await updateParticipant(change.trx, row.id, patch);
-    if (patch.name !== undefined || patch.caller_number !== undefined || patch.external_id !== undefined) {
-      emitParticipantEvent(change, 'participant_details_changed', row);
+    const details = detailsOf(patch);
+    if (Object.keys(details).length > 0) {
+      // With the details that changed, and only those: a stream tells its watchers what changed.
+      change.emit({ name: 'participant_details_changed', teamId: row.team_id, roomId: row.room_id, data: { ...participantEventData(row), changed: details } });
     }
     if (patch.muted !== undefined) {
       activities.push(activity(change, row, patch.muted === 1 ? 'muted' : 'unmuted'));
@@ -188,6 +190,15 @@ async function openSession(change: Change, room: RoomRow): Promise<SessionRow> {
   await insertSession(change.trx, session);
   change.emit({ name: 'session_started', teamId: room.team_id, roomId: room.id, data: { ...sessionEventData(session) } });
   return session;
+}
+
+/** The details (name, number, external id) a patch changes. */
+function detailsOf(patch: ParticipantPatch): Pick<ParticipantPatch, 'name' | 'caller_number' | 'external_id'> {
+  const details: Pick<ParticipantPatch, 'name' | 'caller_number' | 'external_id'> = {};
+  if (patch.name !== undefined) details.name = patch.name;
+  if (patch.caller_number !== undefined) details.caller_number = patch.caller_number;
+  if (patch.external_id !== undefined) details.external_id = patch.external_id;
+  return details;
 }
 
 /** Only the fields whose value really changes, in the stored form. */

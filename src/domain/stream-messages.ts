@@ -36,8 +36,10 @@ export function eventMessage(event: RoomEvent): StreamMessage {
   const data = event.data as unknown as ParticipantEventData;
   const about = { room_id: data.room_id, session_id: data.session_id, participant: liveParticipantFromEvent(data) };
   if (changed === 'details') {
+    // The details the change wrote (roster-changes.ts); all three for an event that names none.
     const { name, external_id, caller_number } = about.participant;
-    return { event: 'participant_updated', id, data: { ...about, changed: { name, external_id, caller_number } } };
+    const details = (event.data as { changed?: Record<string, unknown> }).changed ?? { name, external_id, caller_number };
+    return { event: 'participant_updated', id, data: { ...about, changed: details } };
   }
   if (changed !== undefined) return { event: 'participant_updated', id, data: { ...about, changed } };
   if (event.name === 'participant_left') return { event: event.name, id, data: { ...about, leave_time: data.leave_time, reason: data.reason } };

@@ -66,9 +66,17 @@ describe('the room event stream', () => {
       { id: '5', event: 'participant_updated', data: { room_id: room.id, session_id: started.data.session_id, participant: { ...participant, muted: true }, changed: { hand_raised: false } } },
     ]);
 
+    // New details name only what changed.
+    await joined(room.id, [{ call_id: 'a', name: 'Renamed' }]);
+    expect(await stream.next()).toEqual({
+      id: '6',
+      event: 'participant_updated',
+      data: { room_id: room.id, session_id: started.data.session_id, participant: { ...participant, muted: true, name: 'Renamed' }, changed: { name: 'Renamed' } },
+    });
+
     await left(room.id, ['a']);
     expect((await stream.next()).event).toBe('participant_left');
-    expect(await stream.next()).toMatchObject({ id: '7', event: 'session_ended', data: { session_id: started.data.session_id, end: expect.any(String) } });
+    expect(await stream.next()).toMatchObject({ id: '8', event: 'session_ended', data: { session_id: started.data.session_id, end: expect.any(String) } });
     stream.close();
   });
 
