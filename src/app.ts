@@ -119,6 +119,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const server = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
+    // A request not wholly received in time gets a 408 and its connection closes. Given to
+    // node:http's constructor: Node 20 takes the limit from there only (Fastify's own
+    // `requestTimeout`, set on the server after it is made, left a dripping body open for good).
+    // Node looks for such requests every 30 s by default, which would double a short limit.
+    requestTimeout: config.requestTimeoutMs,
+    http: { requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs) },
     requestIdHeader: 'x-request-id',
     // Per-request lines only at debug: at info they would cost more than the seed endpoint itself.
     logController: new LogController({

@@ -37,6 +37,11 @@ export interface Config {
   postgresConnectTimeoutMs: number;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
+  /**
+   * The longest a client may take to send a whole request (headers and body): one that drips
+   * its body never answers and holds its connection for as long as it likes otherwise.
+   */
+  requestTimeoutMs: number;
   /** Seconds a graceful shutdown waits for in-flight requests before closing connections. */
   shutdownGraceSeconds: number;
   /** Interval of the comment heartbeat on event streams, in milliseconds. */
@@ -164,6 +169,7 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     postgresStatementTimeoutMs: parseInteger('ROOMLINE_POSTGRES_STATEMENT_TIMEOUT_MS', read('ROOMLINE_POSTGRES_STATEMENT_TIMEOUT_MS') ?? '30000', 0, 3_600_000),
     postgresConnectTimeoutMs: parseInteger('ROOMLINE_POSTGRES_CONNECT_TIMEOUT_MS', read('ROOMLINE_POSTGRES_CONNECT_TIMEOUT_MS') ?? '10000', 100, 600_000),
     bodyLimit: parseInteger('ROOMLINE_BODY_LIMIT', read('ROOMLINE_BODY_LIMIT') ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
+    requestTimeoutMs: parseInteger('ROOMLINE_REQUEST_TIMEOUT_MS', read('ROOMLINE_REQUEST_TIMEOUT_MS') ?? '30000', 1000, 3_600_000),
     shutdownGraceSeconds: parseInteger('ROOMLINE_SHUTDOWN_GRACE_SECONDS', read('ROOMLINE_SHUTDOWN_GRACE_SECONDS') ?? '10', 0, 600),
     streamHeartbeatMs: parseInteger('ROOMLINE_STREAM_HEARTBEAT_MS', read('ROOMLINE_STREAM_HEARTBEAT_MS') ?? '15000', 100, 3_600_000),
     frameAncestors: parseFrameAncestors(read('ROOMLINE_FRAME_ANCESTORS') ?? '*'),

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       postgresStatementTimeoutMs: 30_000,
       postgresConnectTimeoutMs: 10_000,
       bodyLimit: 1024 * 1024,
+      requestTimeoutMs: 30_000,
       shutdownGraceSeconds: 10,
       webhookAddresses: 'private',
     });
@@ -54,6 +55,7 @@ describe('loadConfig', () => {
         ROOMLINE_POSTGRES_STATEMENT_TIMEOUT_MS: '0',
         ROOMLINE_POSTGRES_CONNECT_TIMEOUT_MS: '2500',
         ROOMLINE_BODY_LIMIT: '2048',
+        ROOMLINE_REQUEST_TIMEOUT_MS: '5000',
         ROOMLINE_SHUTDOWN_GRACE_SECONDS: '0',
         ROOMLINE_STREAM_HEARTBEAT_MS: '500',
         ROOMLINE_WEBHOOK_ADDRESSES: 'Public',
@@ -74,6 +76,7 @@ describe('loadConfig', () => {
       postgresStatementTimeoutMs: 0,
       postgresConnectTimeoutMs: 2500,
       bodyLimit: 2048,
+      requestTimeoutMs: 5000,
       shutdownGraceSeconds: 0,
       streamHeartbeatMs: 500,
       webhookAddresses: 'public',
