@@ -4,6 +4,7 @@ import type { RoomEvent } from '../bus/events.js';
 import type { RosterSnapshot } from '../domain/live-rooms.js';
 import type { RoomWatcher } from '../domain/room-feed.js';
 import { eventMessage, snapshotMessage, type StreamMessage } from '../domain/stream-messages.js';
+import { resolveTeam } from './auth.js';
 import { ApiError, errorResponses, notFound } from './errors.js';
 import { RoomParams } from './phone-participants.js';
 import { StreamingResponse } from './streaming-response.js';
@@ -29,13 +30,37 @@ const DESCRIPTION = [
 
 /** GET /rooms/{room}/live/events: a room's roster and events as they happen. */
 export async function liveEventsRoutes(app: Api, { services }: RouteOptions): Promise<void> {
-  const open = new Set<EventStream>();
+  /** The open streams, each with the credential it was opened with and its team. */
+  const open = new Map<EventStream, { authorization: string | undefined; teamId: string }>();
   /** Open streams per team on this node, against ROOMLINE_MAX_STREAMS_PER_TEAM. */
   const perTeam = new Map<string, number>();
 
+  // A stream is authenticated when it opens, and then again at every heartbeat: one opened with
+  // a key since rotated (`roomline team rotate-key`) ends then, as every other request with that
+  // key fails at once. One check per credential, however many streams share it.
+  const recheck = setInterval(function recheckStreamCredentials() {
+    const byCredential = new Map<string | undefined, Array<[EventStream, string]>>();
+    for (const [stream, { authorization, teamId }] of open) {
+      const streams = byCredential.get(authorization);
+      if (streams === undefined) byCredential.set(authorization, [[stream, teamId]]);
+      else streams.push([stream, teamId]);
+    }
+    for (const [authorization, streams] of byCredential) {
+      resolveTeam(services.teams, authorization).then(
+        (team) => {
+          for (const [stream, teamId] of streams) if (team?.id !== teamId) stream.end();
+        },
+        // The store out of reach: the streams stay, as they would have had the check not run.
+        () => {},
+      );
+    }
+  }, services.config.streamHeartbeatMs);
+  recheck.unref();
+
   // Open streams would hold a graceful shutdown for its whole grace period: end them first.
   app.addHook('preClose', async function endEventStreams() {
-    for (const stream of open) stream.end();
+    clearInterval(recheck);
+    for (const stream of open.keys()) stream.end();
   });
   app.addHook('onClose', async function closeRoomFeed() {
     services.feed.close();
@@ -72,7 +97,7 @@ export async function liveEventsRoutes(app: Api, { services }: RouteOptions): Pr
         if (left > 0) perTeam.set(teamId, left);
         else perTeam.delete(teamId);
       });
-      open.add(stream);
+      open.set(stream, { authorization: request.headers.authorization, teamId });
       try {
         stream.whenClosed(await services.feed.watch(room.id, stream, lastEventId));
       } catch (error) {

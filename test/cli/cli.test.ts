@@ -7,7 +7,7 @@ describe('roomline team …', () => {
   const env = { ROOMLINE_DATA_DIR: folder.dataDir, LOG_LEVEL: 'warn' };
   let server: ServeProcess;
   beforeAll(async () => {
-    server = await startServeProcess({ ...env, LOG_LEVEL: 'info' });
+    server = await startServeProcess({ ...env, LOG_LEVEL: 'info', ROOMLINE_STREAM_HEARTBEAT_MS: '200' });
   });
   afterAll(async () => {
     await server.stop();
@@ -56,6 +56,14 @@ describe('roomline team …', () => {
     // Used first, so the server has read (and may keep) the team under the old key.
     expect((await createClient(server.url, { kind: 'bearer', key: created.developer_key }).get('/api/v1/webhooks')).status).toBe(200);
     expect((await createClient(server.url, { kind: 'basic', teamId: created.team_id, key: created.developer_key }).get('/api/v1/webhooks')).status).toBe(200);
+    // A room stream opened with the key: it ends once the key is rotated.
+    const room = (await createClient(server.url, { kind: 'bearer', key: created.developer_key }).post('/api/v1/rooms', {})).body;
+    const stream = await fetch(`${server.url}/api/v1/rooms/${room.id}/live/events`, { headers: { authorization: `Bearer ${created.developer_key}` } });
+    expect(stream.status).toBe(200);
+    const streamEnded = (async () => {
+      const reader = stream.body!.getReader();
+      for (;;) if ((await reader.read()).done) return true;
+    })();
     const rotated = await runCli(['team', 'rotate-key', created.team_id, '--json'], env);
     expect(rotated.code).toBe(0);
     const fresh = JSON.parse(rotated.stdout);
@@ -67,6 +75,7 @@ describe('roomline team …', () => {
     const oldBasic = await createClient(server.url, { kind: 'basic', teamId: created.team_id, key: created.developer_key }).get('/api/v1/webhooks');
     expect(oldBasic.status).toBe(401);
     expect((await createClient(server.url, { kind: 'bearer', key: fresh.developer_key }).get('/api/v1/webhooks')).status).toBe(200);
+    expect(await streamEnded).toBe(true);
   });
 
   it('team rotate-key of an unknown team fails without changing anything', async () => {
