@@ -85,9 +85,11 @@ export function createAddressPolicy(mode: WebhookAddresses): AddressPolicy {
     const list = new BlockList();
     for (const [address, prefix, family] of RANGES[kind]) {
       list.addSubnet(address, prefix, family);
-      // The same IPv4 range as NAT64 translates it (64:ff9b::/96, RFC 6052): on a network with a
-      // NAT64 gateway, 64:ff9b::a9fe:a9fe is 169.254.169.254.
-      if (family === 'ipv4') list.addSubnet(nat64(address), 96 + prefix, 'ipv6');
+      // The same IPv4 range in the IPv6 forms that carry an IPv4 address to it: on a network
+      // with a NAT64 gateway, 64:ff9b::a9fe:a9fe is 169.254.169.254.
+      if (family === 'ipv4') {
+        for (const embedding of IPV4_IN_IPV6) if (embedding.carries(address)) list.addSubnet(embedding.address(address), embedding.prefix(prefix), 'ipv6');
+      }
     }
     return { kind, list };
   });
@@ -129,10 +131,32 @@ export function createAddressPolicy(mode: WebhookAddresses): AddressPolicy {
   return { mode, refusal, endpointRefusal, lookup };
 }
 
-/** The NAT64 well-known-prefix form of an IPv4 address: 10.0.0.0 → 64:ff9b::a00:0. */
-function nat64(ipv4: string): string {
+/**
+ * The IPv6 forms that embed an IPv4 address, each as the address of an IPv4 one and the prefix
+ * of an IPv4 range's length: NAT64's well-known prefix (64:ff9b::/96, RFC 6052) and its local-use
+ * prefix (64:ff9b:1::/48, RFC 8215, where the address skips the zero bits 64–71), 6to4
+ * (2002::/16, RFC 3056) and the deprecated IPv4-compatible form (::/96), which does not carry
+ * 0.0.0.0/8: there it would be ::1 and :: themselves, IPv6's own loopback and unspecified.
+ */
+const IPV4_IN_IPV6: ReadonlyArray<{ carries: (ipv4: string) => boolean; address: (ipv4: string) => string; prefix: (ipv4Prefix: number) => number }> = [
+  { carries: () => true, address: (ipv4) => withOctets(ipv4, (a, b, c, d) => `64:ff9b::${hex(a, b)}:${hex(c, d)}`), prefix: (p) => 96 + p },
+  {
+    carries: () => true,
+    address: (ipv4) => withOctets(ipv4, (a, b, c, d) => `64:ff9b:1:${hex(a, b)}:${hex(0, c)}:${hex(d, 0)}::`),
+    prefix: (p) => (p <= 16 ? 48 + p : 56 + p),
+  },
+  { carries: () => true, address: (ipv4) => withOctets(ipv4, (a, b, c, d) => `2002:${hex(a, b)}:${hex(c, d)}::`), prefix: (p) => 16 + p },
+  { carries: (ipv4) => !ipv4.startsWith('0.'), address: (ipv4) => withOctets(ipv4, (a, b, c, d) => `::${hex(a, b)}:${hex(c, d)}`), prefix: (p) => 96 + p },
+];
+
+function withOctets(ipv4: string, form: (a: number, b: number, c: number, d: number) => string): string {
   const [a, b, c, d] = ipv4.split('.').map(Number) as [number, number, number, number];
-  return `64:ff9b::${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  return form(a, b, c, d);
+}
+
+/** Two octets as one IPv6 group. */
+function hex(high: number, low: number): string {
+  return ((high << 8) | low).toString(16);
 }
 
 /** `localhost` and names under it are loopback by definition (RFC 6761), whatever DNS says. */

@@ -12,6 +12,10 @@ const ALWAYS_REFUSED: [endpoint: string, message: RegExp][] = [
   ['http://0xa9.0xfe.0xa9.0xfe/', /link-local/],
   ['http://[::ffff:169.254.169.254]/latest', /link-local/],
   ['http://[64:ff9b::a9fe:a9fe]/latest', /link-local/],
+  // The local-use NAT64 prefix, 6to4 and the IPv4-compatible form of 169.254.169.254.
+  ['http://[64:ff9b:1:a9fe:a9:fe00::]/latest', /link-local/],
+  ['http://[2002:a9fe:a9fe::]/latest', /link-local/],
+  ['http://[::a9fe:a9fe]/latest', /link-local/],
   ['http://[fe80::1]/x', /link-local/],
   ['http://0/x', /unspecified/],
   ['http://0.0.0.0:8080/x', /unspecified/],
@@ -44,6 +48,9 @@ const REFUSED_WHEN_PUBLIC: [endpoint: string, message: RegExp][] = [
   ['http://[fd12:3456::1]/x', /private network/],
   ['http://[::ffff:10.0.0.1]/x', /private network/],
   ['http://[64:ff9b::a00:1]/x', /private network/],
+  ['http://[64:ff9b:1:7f00:0:100::]/x', /loopback/],
+  ['http://[2002:c0a8:101::]/x', /private network/],
+  ['http://[::7f00:1]/x', /loopback/],
 ];
 
 /** Public addresses and names, next to the edges of the refused ranges: allowed in both modes. */
@@ -58,6 +65,8 @@ const ALWAYS_ALLOWED = [
   'http://[2001:4860:4860::8888]/x',
   'http://[::ffff:8.8.8.8]/x',
   'http://[64:ff9b::808:808]/x',
+  'http://[64:ff9b:1:808:8:800::]/x',
+  'http://[2002:808:808::]/x',
   'https://localhost.example/x',
   ' https://bridge.example/with-spaces-around ',
 ];
