@@ -73,6 +73,11 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
   const literalRefusals = new Map<string, { address: string; kind: RefusedAddressKind } | null>();
   /** Webhooks with an attempt in flight from this node, and the attempts themselves. */
   const inFlight = new Map<string, Promise<void>>();
+  /** Senders busy per team. */
+  const sendersOf = new Map<string, number>();
+  const senders = (teamId: string) => sendersOf.get(teamId) ?? 0;
+  /** Teams with a due delivery that found no free sender at the last look (see yieldsSender). */
+  let waitingTeams = new Set<string>();
   // A sender's lease outlives its longest attempt, so a live sender never loses its row to another.
   const leaseMs = options.timeoutMs + 5_000;
   let stopped = true;
@@ -104,23 +109,45 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     await scheduleNextPump();
   }
 
+  /**
+   * Gives free senders to due heads, teams taking turns: the next sender goes to a head of the
+   * team with the fewest senders busy, the earliest due first. Teams whose heads found no free
+   * sender are noted: a sender of a team with more senders hands its sender back after its
+   * attempt (yieldsSender), so one team's many webhooks cannot keep another's waiting.
+   */
   async function startDueAttempts(): Promise<void> {
-    const free = options.concurrency - inFlight.size;
-    if (free <= 0) return;
     const now = clock.now();
-    const heads = await dueHeads(store.db, now, free + inFlight.size);
-    for (const head of heads) {
-      if (stopped || inFlight.size >= options.concurrency) return;
-      if (inFlight.has(head.webhook_id)) continue;
+    const due = (await dueHeads(store.db, now, options.concurrency)).filter((head) => !inFlight.has(head.webhook_id));
+    const tried = new Set<DeliveryRow>();
+    while (!stopped && inFlight.size < options.concurrency) {
+      let next: DeliveryRow | undefined;
+      for (const head of due) {
+        if (tried.has(head) || inFlight.has(head.webhook_id)) continue;
+        if (next === undefined || senders(head.team_id) < senders(next.team_id)) next = head;
+      }
+      if (next === undefined) break;
+      tried.add(next);
+      const head = next;
       if (!(await store.transaction((trx) => claimDelivery(trx, head.id, now, now + leaseMs)))) continue;
+      sendersOf.set(head.team_id, senders(head.team_id) + 1);
       const attempt = sendInOrder(head)
         .catch((error: unknown) => logger.error({ err: error, delivery: head.id }, 'webhook attempt could not be recorded'))
         .finally(() => {
           inFlight.delete(head.webhook_id);
+          const left = senders(head.team_id) - 1;
+          if (left > 0) sendersOf.set(head.team_id, left);
+          else sendersOf.delete(head.team_id);
           void pump();
         });
       inFlight.set(head.webhook_id, attempt);
     }
+    waitingTeams = new Set(due.filter((head) => !tried.has(head) && !inFlight.has(head.webhook_id)).map((head) => head.team_id));
+  }
+
+  /** Whether a sender of this team hands its sender back instead of going on to its webhook's next delivery. */
+  function yieldsSender(teamId: string): boolean {
+    for (const waiting of waitingTeams) if (waiting !== teamId && senders(waiting) < senders(teamId)) return true;
+    return false;
   }
 
   /** Sends a webhook's deliveries one after another, from a claimed head, while the next is due. */
@@ -179,7 +206,9 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
       last_attempt_at: now,
       delivered_at: delivered ? now : null,
     };
-    const next = await store.settleDelivery({ delivery, outcome, next: stopped ? undefined : { now, until: now + leaseMs } });
+    // The webhook's next delivery goes on with this sender, unless another team waits for one.
+    const goOn = !stopped && !yieldsSender(delivery.team_id);
+    const next = await store.settleDelivery({ delivery, outcome, next: goOn ? { now, until: now + leaseMs } : undefined });
     if (!delivered) {
       logger.info({ delivery: delivery.id, webhook: delivery.webhook_id, attempts, status: statusCode, error, refused, givenUp }, 'webhook attempt failed');
     }

@@ -139,20 +139,22 @@ function isQueueHead({ eb, refTuple, selectFrom }: ExpressionBuilder<Database & 
 
 /**
  * The head of every webhook's queue (the delivery after `settled_through`) that is due and
- * not leased by a sender. Only a queue's head is ever sent, which keeps each webhook in order;
- * it is found by key, so the cost does not grow with the length of the queues.
+ * not leased by a sender, the `perTeam` earliest of each team, earliest first. Only a queue's
+ * head is ever sent, which keeps each webhook in order; it is found by key, so the cost does not
+ * grow with the length of the queues. Per team: a team with many webhooks due cannot hide
+ * another team's from the dispatcher, which shares its senders between teams.
  */
-export async function dueHeads(db: Executor, now: number, limit: number): Promise<DeliveryRow[]> {
-  return db
+export async function dueHeads(db: Executor, now: number, perTeam: number): Promise<DeliveryRow[]> {
+  const ranked = db
     .selectFrom('webhook_deliveries as d')
     .selectAll('d')
+    .select((eb) => eb.fn.agg<number>('row_number').over((ob) => ob.partitionBy('d.team_id').orderBy('d.next_attempt_at', 'asc')).as('team_rank'))
     .where(isQueueHead)
     .where('d.status', '=', 'pending')
     .where('d.next_attempt_at', '<=', now)
-    .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', now)]))
-    .orderBy('d.next_attempt_at', 'asc')
-    .limit(limit)
-    .execute();
+    .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', now)]));
+  const rows = await db.selectFrom(ranked.as('r')).selectAll('r').where('r.team_rank', '<=', perTeam).orderBy('r.next_attempt_at', 'asc').execute();
+  return rows.map(({ team_rank: _rank, ...row }) => row);
 }
 
 /** Leases a delivery to this sender; false when another sender holds it or it is no longer pending. */

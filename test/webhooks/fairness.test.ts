@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
+import { Receiver } from '../helpers/receiver.js';
+
+/**
+ * A node's senders are shared by every team: one team's webhooks, however many and however slow
+ * their receivers, must not keep another team's deliveries waiting until their backlog is gone.
+ */
+describe('webhook senders shared between teams', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    // Two senders for the whole node: team A's two webhooks take both.
+    t = await startTestServer({ webhookDispatch: { concurrency: 2, timeoutMs: 2000, retryBaseMs: 20, retryMaxMs: 200, pollMs: 50 } });
+  });
+  afterAll(async () => t.stop());
+
+  it('hands a sender to a team kept waiting, after the attempt in flight, instead of going on with a backlog', async () => {
+    const slow = new Receiver();
+    slow.mode = { kind: 'slow', delayMs: 150 };
+    const quick = new Receiver();
+    await slow.start();
+    await quick.start();
+    try {
+      for (const name of ['a1', 'a2']) {
+        expect((await t.api.post('/api/v1/webhooks', { endpoint: `${slow.url}/${name}`, events: ['participant_joined'] })).status).toBe(200);
+      }
+      expect((await t.apiB.post('/api/v1/webhooks', { endpoint: quick.url, events: ['participant_joined'] })).status).toBe(200);
+      const roomA = (await t.api.post('/api/v1/rooms', { telephony_enabled: true })).body;
+      const roomB = (await t.apiB.post('/api/v1/rooms', { telephony_enabled: true })).body;
+
+      // Team A: a backlog of 8 deliveries on each of its webhooks, about 1.2 s of sending each.
+      for (let n = 0; n < 8; n++) {
+        expect((await t.api.post(`/api/v1/rooms/${roomA.id}/phone-participants/joined`, [{ call_id: `a-${n}`, name: 'A' }])).status).toBe(200);
+      }
+      expect((await t.apiB.post(`/api/v1/rooms/${roomB.id}/phone-participants/joined`, [{ call_id: 'b-1', name: 'B' }])).status).toBe(200);
+
+      const answeredToA = await waitFor(() => (quick.accepted.length > 0 ? slow.requests.length : undefined), 10_000, 'team B’s delivery');
+      // Before: team B's delivery waited for one of team A's webhooks to send its whole backlog.
+      expect(answeredToA).toBeLessThan(8);
+      await waitFor(() => (slow.accepted.length === 16 ? true : undefined), 10_000, 'team A’s backlog');
+      // Team A loses nothing: each of its calls reached both of its webhooks.
+      const calls = slow.accepted.map((request) => request.json.data.call_id as string).sort();
+      expect(calls).toEqual(Array.from({ length: 8 }, (_, n) => [`a-${n}`, `a-${n}`]).flat().sort());
+    } finally {
+      await slow.stop();
+      await quick.stop();
+    }
+  });
+});
