@@ -13,6 +13,39 @@ async function databaseAt(migration: string): Promise<Kysely<Database>> {
   return db;
 }
 
+/** The attendee role `r` of team `t`, which the rooms below take as their default. */
+async function insertRole(db: Kysely<Database>): Promise<void> {
+  await db
+    .insertInto('roles')
+    .values({ id: 'r', team_id: 't', name: 'attendee', display_name: 'Attendee', description: null, is_builtin: 1, permissions: '[]', created_at: 0, updated_at: 0 })
+    .execute();
+}
+
+/** A room row as the schema before 009 has it (no expires_at column), with `overrides`. */
+function legacyRoom(id: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id,
+    team_id: 't',
+    friendly_url: id,
+    description: null,
+    privacy: 'public',
+    external_id: null,
+    is_locked: 0,
+    session_length: null,
+    default_role_id: 'r',
+    max_participants: 100,
+    telephony_enabled: 0,
+    telephony_phone_number: null,
+    telephony_pin_dtmf: null,
+    phone_connected: 0,
+    event_seq: 0,
+    settings: '{}',
+    created_at: 0,
+    updated_at: 0,
+    ...overrides,
+  };
+}
+
 describe('migration 009: room expiry in a column of its own', () => {
   let db: Kysely<Database>;
   beforeAll(async () => {
@@ -21,30 +54,8 @@ describe('migration 009: room expiry in a column of its own', () => {
   afterAll(async () => db.destroy());
 
   it('moves each stored expiry out of the settings document, and leaves rooms without one alone', async () => {
-    await db
-      .insertInto('roles')
-      .values({ id: 'r', team_id: 't', name: 'attendee', display_name: 'Attendee', description: null, is_builtin: 1, permissions: '[]', created_at: 0, updated_at: 0 })
-      .execute();
-    const room = (id: string, settings: Record<string, unknown>) => ({
-      id,
-      team_id: 't',
-      friendly_url: id,
-      description: null,
-      privacy: 'public',
-      external_id: null,
-      is_locked: 0,
-      session_length: null,
-      default_role_id: 'r',
-      max_participants: 100,
-      telephony_enabled: 0,
-      telephony_phone_number: null,
-      telephony_pin_dtmf: null,
-      phone_connected: 0,
-      event_seq: 0,
-      settings: JSON.stringify(settings),
-      created_at: 0,
-      updated_at: 0,
-    });
+    await insertRole(db);
+    const room = (id: string, settings: Record<string, unknown>) => legacyRoom(id, { settings: JSON.stringify(settings) });
     // Written with the schema before 009, which has no expires_at column.
     const before = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
     await before.insertInto('rooms').values([room('expiring', { expires_at: '2099-09-05T12:30:00Z', webhooks: [] }), room('lasting', { expires_at: null, webhooks: [] })]).execute();
@@ -157,31 +168,9 @@ describe('migration 012: one room per page link', () => {
 
   it('gives each friendly_url’s link to the oldest room with it, as links went before; a token’s team still finds its own', async () => {
     await db.insertInto('teams').values({ id: 'b', name: 'Other', developer_key: 'kb', key_hash: 'hb', room_settings: '{}', created_at: 0, updated_at: 0 }).execute();
-    await db
-      .insertInto('roles')
-      .values({ id: 'r', team_id: 't', name: 'attendee', display_name: 'Attendee', description: null, is_builtin: 1, permissions: '[]', created_at: 0, updated_at: 0 })
-      .execute();
-    const room = (id: string, teamId: string, friendlyUrl: string, createdAt: number) => ({
-      id,
-      team_id: teamId,
-      friendly_url: friendlyUrl,
-      description: null,
-      privacy: 'public',
-      external_id: null,
-      is_locked: 0,
-      session_length: null,
-      default_role_id: 'r',
-      max_participants: 100,
-      telephony_enabled: 0,
-      telephony_phone_number: null,
-      telephony_pin_dtmf: null,
-      phone_connected: 0,
-      event_seq: 0,
-      settings: '{}',
-      expires_at: null,
-      created_at: createdAt,
-      updated_at: createdAt,
-    });
+    await insertRole(db);
+    const room = (id: string, teamId: string, friendlyUrl: string, createdAt: number) =>
+      legacyRoom(id, { team_id: teamId, friendly_url: friendlyUrl, expires_at: null, created_at: createdAt, updated_at: createdAt });
     // Written before 012, when two teams could share a name.
     const before = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
     await before.insertInto('rooms').values([room('newer', 't', 'shared', 2), room('older', 'b', 'shared', 1), room('alone', 't', 'alone', 3)]).execute();
