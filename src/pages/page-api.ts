@@ -45,6 +45,9 @@ const ACTIONS: Record<ParticipantActionPath, ParticipantAction> = {
  * moderator actions. Everything after the join authenticates with the participant credential
  * the join answered (`Authorization: Bearer …`), never with a developer key.
  */
+
+/** The most panel streams one participant's credential holds open on a node at once. */
+const MAX_PANELS_PER_PARTICIPANT = 10;
 export async function pageApiRoutes(app: Api, { services }: RouteOptions): Promise<void> {
   const { presence, moderation } = services;
   const open = new Set<PanelStream>();
@@ -90,9 +93,15 @@ export async function pageApiRoutes(app: Api, { services }: RouteOptions): Promi
 
   app.get(
     '/stream',
-    { schema: { hide: true, response: { 200: Type.String({ description: 'application/x-ndjson' }), ...errorResponses(401) } } },
+    { schema: { hide: true, response: { 200: Type.String({ description: 'application/x-ndjson' }), ...errorResponses(401, 429) } } },
     async function streamPanel(request, reply) {
       const participant = await participantOf(request);
+      // A person has a panel open in a tab or two; a credential cannot hold a node's sockets and
+      // fan-out for itself (a room's visitors need no developer key, and streams are not counted
+      // by any request limit).
+      if (presence.connectionCount(participant.id) >= MAX_PANELS_PER_PARTICIPANT) {
+        throw new ApiError('too_many_requests', `A participant may have at most ${MAX_PANELS_PER_PARTICIPANT} panels open at once.`);
+      }
       const capabilities = await moderation.capabilities(participant);
       const release = await presence.hold(participant.id);
 

@@ -26,6 +26,29 @@ describe('web participants on the room page', () => {
   const liveOf = async (roomId: string) => (await t.api.get(`/api/v1/rooms/${roomId}/live/participants`)).body.live_participants as any[];
   const presence = () => t.running.services.presence;
 
+  it('holds at most 10 panels open for one participant: the next is a 429 until one closes', async () => {
+    const room = await createRoom(t.api);
+    const { credential } = await joinAs(t, room.id, { name: 'Many tabs' });
+    const panels = [];
+    for (let n = 0; n < 10; n++) {
+      const panel = await openPanel(t, credential);
+      expect(panel.status).toBe(200);
+      await panel.next('hello');
+      panels.push(panel);
+    }
+    const refused = await openPanel(t, credential);
+    expect(refused.status).toBe(429);
+    // Once the server has seen one go, another may open.
+    panels.pop()!.close();
+    const again = await waitFor(async () => {
+      const panel = await openPanel(t, credential);
+      if (panel.status === 200) return panel;
+      return undefined;
+    }, 5000, 'a panel again');
+    panels.push(again);
+    for (const panel of panels) panel.close();
+  });
+
   it('joins under the given name and the room’s default role, with the device its browser reports', async () => {
     const room = await createRoom(t.api);
     const recorded = recordEvents(t);
