@@ -76,7 +76,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
   /** Senders busy per team. */
   const sendersOf = new Map<string, number>();
   const senders = (teamId: string) => sendersOf.get(teamId) ?? 0;
-  /** Teams with a due delivery that found no free sender at the last look (see yieldsSender). */
+  /** Teams with a webhook whose due delivery found no free sender at the last look (see yieldsSender). */
   let waitingTeams = new Set<string>();
   // A sender's lease outlives its longest attempt, so a live sender never loses its row to another.
   const leaseMs = options.timeoutMs + 5_000;
@@ -112,8 +112,9 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
   /**
    * Gives free senders to due heads, teams taking turns: the next sender goes to a head of the
    * team with the fewest senders busy, the earliest due first. Teams whose heads found no free
-   * sender are noted: a sender of a team with more senders hands its sender back after its
-   * attempt (yieldsSender), so one team's many webhooks cannot keep another's waiting.
+   * sender are noted, and senders hand themselves back after their attempt for them
+   * (yieldsSender), so one team's many webhooks cannot keep another's waiting, nor a team's
+   * busiest webhooks its others. A webhook kept waiting has the oldest head, so it is next.
    */
   async function startDueAttempts(): Promise<void> {
     const now = clock.now();
@@ -144,9 +145,13 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     waitingTeams = new Set(due.filter((head) => !tried.has(head) && !inFlight.has(head.webhook_id)).map((head) => head.team_id));
   }
 
-  /** Whether a sender of this team hands its sender back instead of going on to its webhook's next delivery. */
+  /**
+   * Whether a sender of this team hands its sender back instead of going on to its webhook's
+   * next delivery: another webhook of the team waits for one, or another team does that has
+   * fewer senders busy.
+   */
   function yieldsSender(teamId: string): boolean {
-    for (const waiting of waitingTeams) if (waiting !== teamId && senders(waiting) < senders(teamId)) return true;
+    for (const waiting of waitingTeams) if (waiting === teamId || senders(waiting) < senders(teamId)) return true;
     return false;
   }
 

@@ -46,4 +46,36 @@ describe('webhook senders shared between teams', () => {
       await quick.stop();
     }
   });
+
+  it('hands a sender on to a webhook of the same team kept waiting, instead of one webhook sending its whole backlog', async () => {
+    const slow = new Receiver();
+    slow.mode = { kind: 'slow', delayMs: 100 };
+    await slow.start();
+    try {
+      // Three webhooks, two senders: the third waits.
+      const ids: string[] = [];
+      for (const name of ['w1', 'w2', 'w3']) {
+        ids.push((await t.apiB.post('/api/v1/webhooks', { endpoint: `${slow.url}/${name}`, events: ['phone_participant_muted'] })).body.id);
+      }
+      const room = (await t.apiB.post('/api/v1/rooms', { telephony_enabled: true })).body;
+      expect((await t.apiB.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [{ call_id: 'm', name: 'M' }])).status).toBe(200);
+      for (let n = 0; n < 6; n++) {
+        await t.apiB.post(`/api/v1/rooms/${room.id}/phone-participants/m/mute`);
+        await t.apiB.post(`/api/v1/rooms/${room.id}/phone-participants/m/unmute`);
+      }
+      // Each webhook has 6 deliveries: 18 in all, 9 rounds of two senders.
+      await waitFor(() => (slow.accepted.length === 18 ? true : undefined), 15_000, 'every delivery');
+      // Each webhook's first delivery is among the first half: none waited for another's backlog.
+      const order = slow.accepted.map((request) => request.headers['x-roomline-delivery-id'] as string);
+      const firstOf = await Promise.all(
+        ids.map(async (id) => {
+          const log = (await t.apiB.get(`/api/v1/webhooks/${id}/deliveries?order=asc&limit=1`)).body.data as Array<{ id: string }>;
+          return order.indexOf(log[0]!.id);
+        }),
+      );
+      for (const position of firstOf) expect(position).toBeLessThan(9);
+    } finally {
+      await slow.stop();
+    }
+  });
 });
