@@ -35,11 +35,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let firstTeam: TeamCredentials | undefined;
   let url: string;
   try {
-    firstTeam = await ensureTeam(config, services);
-    await server.listen({ port: config.port, host: config.host });
+    await ensureBootstrapTeam(config, services);
+    await listen(app, config);
     url = boundUrl(app, config);
     // With PORT=0 and no ROOMLINE_PUBLIC_URL, links can only name the port once it is bound.
     if (config.publicUrl.endsWith(':0')) config.publicUrl = url;
+    // Only once listening: a start that cannot listen (the port taken) must not create the
+    // first team, whose key is shown once, and lose it.
+    firstTeam = await createFirstTeam(config, services);
   } catch (error) {
     await server.close();
     throw error;
@@ -54,20 +57,30 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   return { ...app, url, stop };
 }
 
-/**
- * The ROOMLINE_TEAM_ID / ROOMLINE_DEVELOPER_KEY team exists with that key (idempotent, and a
- * changed key replaces the old one); otherwise, with no team at all, the first one is
- * created and returned so its credentials can be shown once.
- */
-async function ensureTeam(config: Config, services: Services): Promise<TeamCredentials | undefined> {
+/** The ROOMLINE_TEAM_ID / ROOMLINE_DEVELOPER_KEY team exists with that key (idempotent, and a changed key replaces the old one). */
+async function ensureBootstrapTeam(config: Config, services: Services): Promise<void> {
   const bootstrap = config.bootstrapTeam;
-  if (bootstrap !== undefined) {
-    const { created } = await services.teams.ensure({ id: bootstrap.teamId, developerKey: bootstrap.developerKey, name: 'Default team' });
-    services.logger.info({ teamId: bootstrap.teamId, created }, 'team from ROOMLINE_TEAM_ID is ready');
-    return undefined;
-  }
-  if ((await services.teams.list()).length > 0) return undefined;
+  if (bootstrap === undefined) return;
+  const { created } = await services.teams.ensure({ id: bootstrap.teamId, developerKey: bootstrap.developerKey, name: 'Default team' });
+  services.logger.info({ teamId: bootstrap.teamId, created }, 'team from ROOMLINE_TEAM_ID is ready');
+}
+
+/** Without a bootstrap team and with no team at all, creates the first one and answers it, so its credentials can be shown once. */
+async function createFirstTeam(config: Config, services: Services): Promise<TeamCredentials | undefined> {
+  if (config.bootstrapTeam !== undefined || (await services.teams.list()).length > 0) return undefined;
   return services.teams.create({ name: 'My team' });
+}
+
+/** Listens; a port already taken says how to choose another. */
+async function listen(app: App, config: Config): Promise<void> {
+  try {
+    await app.server.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'EADDRINUSE') {
+      throw new Error(`${(error as Error).message}: another program listens on port ${config.port}; choose another with PORT (PORT=3001 npm start) or --port`, { cause: error });
+    }
+    throw error;
+  }
 }
 
 /** The URL a local client reaches the server at: a wildcard bind is reached on loopback. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from '../helpers/server.js';
+import { createClient, waitFor } from '../helpers/server.js';
 import { runCli, startServeProcess, tempDataDir, type ServeProcess } from '../helpers/process.js';
 
 describe('roomline team …', () => {
@@ -109,6 +109,29 @@ describe('roomline with a bad configuration', () => {
       }
     } finally {
       folder.remove();
+    }
+  });
+
+  it('creates no team when the port is taken, so the start that listens still shows the first key', async () => {
+    const busy = tempDataDir();
+    const fresh = tempDataDir();
+    const first = await startServeProcess({ ROOMLINE_DATA_DIR: busy.dataDir });
+    try {
+      const refused = await runCli(['serve'], { ROOMLINE_DATA_DIR: fresh.dataDir, PORT: new URL(first.url).port, HOST: '127.0.0.1' });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/EADDRINUSE.*choose another with PORT/);
+      const listed = await runCli(['team', 'list', '--json'], { ROOMLINE_DATA_DIR: fresh.dataDir });
+      expect(JSON.parse(listed.stdout)).toEqual([]);
+      const second = await startServeProcess({ ROOMLINE_DATA_DIR: fresh.dataDir });
+      try {
+        await waitFor(() => (/developer key: +\S+/.test(second.output()) ? true : undefined), 10_000, 'the first-start banner');
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await first.stop();
+      busy.remove();
+      fresh.remove();
     }
   });
 
