@@ -35,6 +35,16 @@ export interface DispatcherOptions {
 /** How long a wake-up waits for more commits to gather before the dispatcher looks for work. */
 const WAKE_COALESCE_MS = 2;
 
+/**
+ * How long a sender stays on its webhook before it hands itself back to a webhook waiting for a
+ * sender: a turn of a few deliveries each, not one, where each hand-over costs a look for due
+ * heads and a claim of its own.
+ */
+const TURN_MS = 50;
+
+/** With every sender busy, how often the dispatcher looks at who waits (to hand senders over). */
+const WAITING_LOOK_MS = 50;
+
 export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
   timeoutMs: 10_000,
   retryBaseMs: 1_000,
@@ -86,6 +96,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
   let pumpAgain = false;
   let timer: NodeJS.Timeout | undefined;
   let lastPrune = 0;
+  let lastWaitingLook = -Infinity;
 
   async function pump(): Promise<void> {
     if (stopped) return;
@@ -118,6 +129,12 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
    */
   async function startDueAttempts(): Promise<void> {
     const now = clock.now();
+    // With no sender free nothing can start: a look would only note who waits, which a stream of
+    // commits to other webhooks would repeat after each one.
+    if (inFlight.size >= options.concurrency) {
+      if (performance.now() - lastWaitingLook < WAITING_LOOK_MS) return;
+      lastWaitingLook = performance.now();
+    }
     const due = (await dueHeads(store.db, now, options.concurrency)).filter((head) => !inFlight.has(head.webhook_id));
     const tried = new Set<DeliveryRow>();
     while (!stopped && inFlight.size < options.concurrency) {
@@ -160,14 +177,16 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     const target = await findDeliveryTarget(store.db, head.team_id, head.webhook_id);
     // Deleted meanwhile: its rows went with it.
     let next = target === undefined ? undefined : { delivery: head, target };
-    while (next !== undefined) next = await attemptDelivery(next.delivery, next.target);
+    // Measured in the process's own time, whatever the delivery clock says.
+    const turnStarted = performance.now();
+    while (next !== undefined) next = await attemptDelivery(next.delivery, next.target, turnStarted);
   }
 
   /**
    * One attempt to `target`, read just before (with the claim of the delivery), recorded;
    * answers the webhook's next delivery, already claimed, with its target, when it may go at once.
    */
-  async function attemptDelivery(delivery: DeliveryRow, target: DeliveryTarget): Promise<LeasedDelivery | undefined> {
+  async function attemptDelivery(delivery: DeliveryRow, target: DeliveryTarget, turnStarted: number): Promise<LeasedDelivery | undefined> {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'roomline-webhooks',
@@ -211,8 +230,9 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
       last_attempt_at: now,
       delivered_at: delivered ? now : null,
     };
-    // The webhook's next delivery goes on with this sender, unless another team waits for one.
-    const goOn = !stopped && !yieldsSender(delivery.team_id);
+    // The webhook's next delivery goes on with this sender, unless its turn is over and another
+    // webhook waits for one.
+    const goOn = !stopped && (performance.now() - turnStarted < TURN_MS || !yieldsSender(delivery.team_id));
     const next = await store.settleDelivery({ delivery, outcome, next: goOn ? { now, until: now + leaseMs } : undefined });
     if (!delivered) {
       logger.info({ delivery: delivery.id, webhook: delivery.webhook_id, attempts, status: statusCode, error, refused, givenUp }, 'webhook attempt failed');
