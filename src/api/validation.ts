@@ -126,9 +126,26 @@ export function refuseUnstorableText(app: FastifyInstance): void {
     if (declared !== undefined) {
       const query = request.query as Record<string, unknown>;
       for (const field of Object.keys(declared)) collectTextProblems(query[field], field, problems);
+      collectListForms(query, declared, problems);
     }
     if (Object.keys(problems).length > 0) throw validationError(problems);
   });
+}
+
+/**
+ * PHP reads `date_start[]=…` (or `date_start[x]=…`) as a list named `date_start`, which Laravel
+ * then refuses where one value belongs. The query parser here keeps such a name as written, so the
+ * route would drop it as unknown and answer as if no filter had been given: a list form of a
+ * field the route declares (but not in that form, as the rooms list declares `tag[]`) is refused
+ * on the field instead.
+ */
+function collectListForms(query: Record<string, unknown>, declared: Record<string, unknown>, problems: FieldErrors): void {
+  for (const name of Object.keys(query)) {
+    const bracket = name.indexOf('[');
+    if (bracket <= 0 || Object.hasOwn(declared, name)) continue;
+    const field = name.slice(0, bracket);
+    if (Object.hasOwn(declared, field)) problems[field] = [`The ${field} field must be a single value, not a list.`];
+  }
 }
 
 /** Whether JSON text has an escape refuseUnstorableText may refuse: only then is the parsed body walked. */

@@ -7,7 +7,7 @@ import { dsDateTime, isoTime } from './clock.js';
 import { roomLane } from './changes.js';
 import type { CoreDeps } from './deps.js';
 import { changeParticipants, lockRosterRoom } from './roster-changes.js';
-import { roomIdFilter, type HistoryQuery, type List } from './sessions.js';
+import { historyRoomId, roomIdFilter, type HistoryQuery, type List } from './sessions.js';
 import { dayRange, spanOf, wholeMinutes } from './statistics.js';
 
 /** The participant lists' filters: the session lists' and a session_id. */
@@ -111,11 +111,11 @@ export function createAttendanceService(deps: CoreDeps): AttendanceService {
     },
 
     async listOfRoom(teamId, roomRef, query, page) {
-      const room = await findRoom(store.db, teamId, roomRef);
-      if (room === undefined) return undefined;
+      const roomId = await historyRoomId(store.db, teamId, roomRef);
+      if (roomId === undefined) return undefined;
       const sessionId = sessionIdFilter(query.session_id);
       if (sessionId === null) return { total_count: 0, data: [] };
-      return listParticipants(teamId, { roomId: room.id, sessionId }, query, page);
+      return listParticipants(teamId, { roomId, sessionId }, query, page);
     },
 
     async listOfSession(teamId, sessionId, query, page) {

@@ -49,7 +49,10 @@ export function dsDateTime(epochMilliseconds: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 }
 
-/** The microsecond form DS uses on its live endpoints ("2022-05-13T12:31:19.000000Z"). */
+/**
+ * The microsecond form DS uses on its live endpoints and session lists ("2022-05-13T12:31:19.000000Z"),
+ * of the whole second like every other time on the wire, so one instant reads the same everywhere.
+ */
 export function isoTimeMicros(epochMilliseconds: number): string {
-  return `${new Date(epochMilliseconds).toISOString().slice(0, -1)}000Z`;
+  return `${new Date(Math.floor(epochMilliseconds / 1000) * 1000).toISOString().slice(0, -5)}.000000Z`;
 }

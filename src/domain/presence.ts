@@ -15,7 +15,8 @@ type RoomKey = Pick<RoomRow, 'id' | 'team_id'>;
  * credential its page acts with. While one of its live connections is open, the node holding
  * it keeps renewing the participant's lease in the database; once the last one closes, the
  * lease runs for a grace period more (a reload reconnects within it and stays the same
- * participant). Every node sweeps: a participant whose lease ran out leaves, `disconnected`.
+ * participant). Every node sweeps: a participant whose lease ran out leaves, `disconnected`, as
+ * of the last moment it was known connected.
  * The lease lives in the database, not in one process, so this holds on one node or many and
  * across a node's crash.
  */
@@ -145,18 +146,23 @@ export function createPresenceService(deps: CoreDeps, options: Partial<PresenceO
   function sweepRoom(roomId: string, participantIds: readonly string[]): Promise<number> {
     return changes.run(async function sweepExpiredLeases(change) {
       const room = (await lockRosterRoom(change, roomId)) ? await findRoomById(change.trx, roomId) : undefined;
-      const expired: ParticipantRow[] = [];
+      const expired: Array<{ participant: ParticipantRow; lastSeen: number }> = [];
       const gone: string[] = [];
       for (const participantId of participantIds) {
         const presence = await findPresence(change.trx, participantId);
         if (presence === undefined || presence.lease_expires_at >= change.now) continue;
         const participant = await findParticipant(change.trx, participantId);
-        if (room !== undefined && participant?.leave_time === null) expired.push(participant);
+        // The lease was last set at the last moment the participant was known connected: when its
+        // last connection closed, or the last renewal before its node stopped. It leaves then, not
+        // a grace period (or a whole outage) later, so usage counts only the time it was there.
+        if (room !== undefined && participant?.leave_time === null) expired.push({ participant, lastSeen: presence.lease_expires_at - settings.graceMs });
         else gone.push(participantId);
       }
       // Participants who left another way (session end, room deletion) only leave their presence behind.
       await deletePresences(change.trx, gone);
-      if (room !== undefined) await leaveWebParticipants(change, room, expired, 'disconnected');
+      if (room === undefined) return 0;
+      expired.sort((a, b) => a.lastSeen - b.lastSeen);
+      for (const { participant, lastSeen } of expired) await leaveWebParticipants(change, room, [participant], 'disconnected', lastSeen);
       return expired.length;
     });
   }
@@ -202,9 +208,9 @@ export function createPresenceService(deps: CoreDeps, options: Partial<PresenceO
   };
 }
 
-/** Web participants leave the room, their presence with them; for every way a web participant is made to leave. */
-export async function leaveWebParticipants(change: Change, room: RoomRow, participants: readonly ParticipantRow[], reason: LeaveReason): Promise<void> {
-  await leaveParticipants(change, room, participants, reason);
+/** Web participants leave the room, their presence with them (at `at` if that was earlier); for every way a web participant is made to leave. */
+export async function leaveWebParticipants(change: Change, room: RoomRow, participants: readonly ParticipantRow[], reason: LeaveReason, at?: number): Promise<void> {
+  await leaveParticipants(change, room, participants, reason, { at });
   await deletePresences(
     change.trx,
     participants.map((participant) => participant.id),

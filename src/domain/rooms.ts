@@ -222,15 +222,15 @@ export function createRoomService(deps: CoreDeps): RoomService {
   };
 }
 
-/** Deletes a room in a change: whoever is in it leaves, its session ends, and room_deleted is emitted. */
-export async function deleteRoomWithEvent(change: Change, room: RoomRow, options: DeleteOptions): Promise<void> {
+/** Deletes a room in a change: whoever is in it leaves (at `leftAt`, if earlier: an expiry), its session ends, and room_deleted is emitted. */
+export async function deleteRoomWithEvent(change: Change, room: RoomRow, options: DeleteOptions, leftAt?: number): Promise<void> {
   const wantsResourcesGone = options.delete_resources === true || options.delete_history === true || options.delete_library === true;
   if (wantsResourcesGone && (await roomHasLiveSession(change.trx, room.id))) {
     throw new ApiError('unprocessable', 'Cannot delete resources of a live room.');
   }
   // Whoever is still in the room leaves with it, and its session ends: the records stay.
   await lockRosterRoom(change, room.id);
-  await leaveEveryone(change, room, 'room_deleted');
+  await leaveEveryone(change, room, 'room_deleted', leftAt);
   await deleteRoom(change.trx, room.id);
   change.emit({ name: 'room_deleted', teamId: room.team_id, roomId: room.id, data: roomEventData(room) });
 }

@@ -9,6 +9,7 @@ import {
   insertActivity,
   insertParticipants,
   insertSession,
+  lastLeaveTime,
   liveParticipants,
   lockRoom,
   markParticipantsLeft,
@@ -21,6 +22,7 @@ import {
 import type { ParticipantType } from '../store/schema.js';
 import type { Change } from './changes.js';
 import { participantEventData, sessionEventData } from './participant-view.js';
+import { groupBy } from './statistics.js';
 
 /**
  * The roster's building blocks, for participants of any type (web or phone), each run inside
@@ -141,6 +143,19 @@ export async function changeParticipants(change: Change, updates: ReadonlyArray<
   await insertActivity(change.trx, activities);
 }
 
+/** How a group of participants leaves, beyond its reason. */
+export interface LeaveOptions {
+  /** Why the session ends if this empties the room; `last_participant_left` unless everyone was made to leave at once. */
+  sessionEndReason?: SessionEndReason;
+  /**
+   * When they left, if before this change: a page's lease or a session's length that ran out
+   * while no node was looking (a server down, a sweep not yet come). Usage counts to here, not
+   * to when the change was made. No leave is recorded before its participant's join, nor a
+   * session's end before its last leave.
+   */
+  at?: number;
+}
+
 /**
  * Makes live participants leave. A phone call's row, now left, keeps a late `joined` from
  * bringing it back (applyCalls). When nobody is left, the session ends: with `sessionEndReason` when
@@ -152,12 +167,20 @@ export async function leaveParticipants(
   room: RoomRow,
   participants: readonly ParticipantRow[],
   reason: LeaveReason,
-  sessionEndReason: SessionEndReason = 'last_participant_left',
+  options: LeaveOptions = {},
 ): Promise<void> {
   if (participants.length === 0) return;
-  await markParticipantsLeft(change.trx, participants.map((participant) => participant.id), change.now, reason);
+  const at = Math.min(options.at ?? change.now, change.now);
+  const leaveTimeOf = (participant: ParticipantRow): number => Math.max(at, participant.join_time);
+  if (at === change.now) {
+    await markParticipantsLeft(change.trx, participants.map((participant) => participant.id), at, reason);
+  } else {
+    for (const [time, group] of groupBy(participants, leaveTimeOf)) {
+      await markParticipantsLeft(change.trx, group.map((participant) => participant.id), time, reason);
+    }
+  }
   for (const participant of participants) {
-    emitParticipantEvent(change, 'participant_left', { ...participant, leave_time: change.now, leave_reason: reason });
+    emitParticipantEvent(change, 'participant_left', { ...participant, leave_time: leaveTimeOf(participant), leave_reason: reason });
   }
 
   const sessionIds = new Set(participants.map((participant) => participant.session_id));
@@ -165,15 +188,17 @@ export async function leaveParticipants(
     const leaving = participants.filter((participant) => participant.session_id === sessionId).length;
     const remaining = await addLiveParticipants(change.trx, sessionId, -leaving);
     if (remaining <= 0) {
-      const ended = await closeSession(change.trx, sessionId, change.now, sessionEndReason);
+      // Ended by its last leave, which an earlier `at` may have put before another participant's.
+      const endTime = at === change.now ? at : ((await lastLeaveTime(change.trx, sessionId)) ?? at);
+      const ended = await closeSession(change.trx, sessionId, endTime, options.sessionEndReason ?? 'last_participant_left');
       change.emit({ name: 'session_ended', teamId: room.team_id, roomId: room.id, data: { ...sessionEventData(ended) } });
     }
   }
 }
 
-/** Every live participant of the room leaves, and its session ends, for one reason (session end, room deletion). */
-export async function leaveEveryone(change: Change, room: RoomRow, reason: LeaveReason): Promise<void> {
-  await leaveParticipants(change, room, await liveParticipants(change.trx, room.id), reason, reason);
+/** Every live participant of the room leaves, and its session ends, for one reason (session end, room deletion); at `at` if that was earlier. */
+export async function leaveEveryone(change: Change, room: RoomRow, reason: LeaveReason, at?: number): Promise<void> {
+  await leaveParticipants(change, room, await liveParticipants(change.trx, room.id), reason, { sessionEndReason: reason, at });
 }
 
 async function openSession(change: Change, room: RoomRow): Promise<SessionRow> {

@@ -11,7 +11,9 @@ import { deleteRoomWithEvent } from './rooms.js';
  * come is deleted, as DS promises ("Room will be automatically deleted after the specified
  * expiration time is reached"), everyone in it leaving with it. It checks once at start, so
  * what came due while the server was down happens as the server starts, then every
- * `checkEveryMs` (each change comes at most that late). Time comes from the app's clock.
+ * `checkEveryMs` (each change comes at most that late). Either way the records say when it was
+ * due: the session ends, and everyone leaves, at its length or the room's expiry, not at the
+ * check. Time comes from the app's clock.
  */
 export interface Scheduler {
   /** Makes what is due now, then keeps checking. */
@@ -47,7 +49,8 @@ export function createScheduler(deps: CoreDeps, options: SchedulerOptions = DEFA
         if (room === undefined || !(await lockRosterRoom(change, room.id))) return;
         const live = await findLiveSession(change.trx, room.id);
         if (live?.id !== candidate.session_id || room.session_length === null || !isPastLength(live.start_time, room.session_length, change.now)) return;
-        await leaveEveryone(change, room, 'session_length');
+        // It ends when its length ran out, however late the check came (a server down meanwhile).
+        await leaveEveryone(change, room, 'session_length', live.start_time + room.session_length * 60_000);
       });
     }
   }
@@ -59,7 +62,8 @@ export function createScheduler(deps: CoreDeps, options: SchedulerOptions = DEFA
         // Read under the lock: an edit that moved or removed the expiry may have just committed.
         const room = await findRoom(change.trx, candidate.team_id, candidate.id);
         if (room === undefined || room.expires_at === null || room.expires_at > change.now) return;
-        await deleteRoomWithEvent(change, room, {});
+        // Whoever was in it leaves when it expired, however late the check came.
+        await deleteRoomWithEvent(change, room, {}, room.expires_at);
       });
     }
   }

@@ -1,7 +1,7 @@
 import { invalidAfter, type Page } from '../api/pagination.js';
 import { findRoom } from '../store/repos/rooms.js';
 import { findLiveSession, type SessionRow } from '../store/repos/roster.js';
-import { findTeamSession, isRecordId, pageSessions, recordRoomHistory, roomFacts, type RoomFacts } from '../store/repos/sessions.js';
+import { findTeamSession, isRecordedRoom, isRecordId, pageSessions, recordRoomHistory, roomFacts, type RoomFacts } from '../store/repos/sessions.js';
 import {
   participationsDuring,
   participationsOfSessions,
@@ -121,8 +121,8 @@ export function createSessionService(deps: CoreDeps): SessionService {
     },
 
     async listOfRoom(teamId, roomRef, query, page) {
-      const room = await findRoom(store.db, teamId, roomRef);
-      return room === undefined ? undefined : listSessions(teamId, room.id, query, page);
+      const roomId = await historyRoomId(store.db, teamId, roomRef);
+      return roomId === undefined ? undefined : listSessions(teamId, roomId, query, page);
     },
 
     async statistics(teamId, sessionId) {
@@ -170,6 +170,18 @@ export async function roomIdFilter(db: Executor, teamId: string, value: string):
   const room = await findRoom(db, teamId, value);
   if (room !== undefined) return room.id;
   return isRecordId(value) ? value.toLowerCase() : null;
+}
+
+/**
+ * The room a room's history routes (its sessions, participants and statistics) name: the team's
+ * room by id or friendly_url, else by id a deleted room the team's history records, whose
+ * records outlive it (DS's `room_is_deleted`). Undefined when it names neither.
+ */
+export async function historyRoomId(db: Executor, teamId: string, ref: string): Promise<string | undefined> {
+  const room = await findRoom(db, teamId, ref);
+  if (room !== undefined) return room.id;
+  const id = ref.toLowerCase();
+  return isRecordId(ref) && (await isRecordedRoom(db, teamId, id)) ? id : undefined;
 }
 
 export function roomAbout(room: RoomFacts): RoomAbout {

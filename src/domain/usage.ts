@@ -1,4 +1,3 @@
-import { findRoom } from '../store/repos/rooms.js';
 import { roomFacts } from '../store/repos/sessions.js';
 import {
   countCustomRoles,
@@ -11,7 +10,7 @@ import {
   type UsageScope,
 } from '../store/repos/statistics.js';
 import type { CoreDeps } from './deps.js';
-import { roomAbout, type List, type RoomAbout, type Statistics } from './sessions.js';
+import { historyRoomId, roomAbout, type List, type RoomAbout, type Statistics } from './sessions.js';
 import {
   ALL_TIME,
   MEDIA_PLANE_ZEROS,
@@ -107,11 +106,11 @@ export function createUsageService(deps: CoreDeps): UsageService {
     },
 
     async room(teamId, roomRef, dates) {
-      const room = await findRoom(store.db, teamId, roomRef);
-      if (room === undefined) return undefined;
-      const [{ about, live, participation, session }, facts] = await Promise.all([periodFigures({ teamId, roomId: room.id }, dates), roomFacts(store.db, teamId, [room.id])]);
+      const roomId = await historyRoomId(store.db, teamId, roomRef);
+      if (roomId === undefined) return undefined;
+      const [{ about, live, participation, session }, facts] = await Promise.all([periodFigures({ teamId, roomId }, dates), roomFacts(store.db, teamId, [roomId])]);
       return {
-        about: { ...roomAbout(facts.get(room.id)!), ...about },
+        about: { ...roomAbout(facts.get(roomId)!), ...about },
         figures: { ...MEDIA_PLANE_ZEROS, ...participation, sessions: session.sessions, live_participants: live.participants },
       };
     },

@@ -223,4 +223,17 @@ describe('bad input', () => {
     }
     await expectHealthyAndUnchanged();
   });
+
+  it('refuses a list where a query field takes one value (`date_start[]=…`), as Laravel does, instead of ignoring the filter', async () => {
+    for (const path of ['/sessions?date_start[]=2026-11-30', '/participants?date_start[0]=2026-11-30', '/statistics?date_end[]=2026-11-30', '/rooms?limit[]=5']) {
+      const response = await t.api.get(`/api/v1${path}`);
+      expect(response.status, path).toBe(422);
+      const field = /\?(\w+)\[/.exec(path)![1]!;
+      expect(response.body.errors, path).toEqual({ [field]: [`The ${field} field must be a single value, not a list.`] });
+    }
+    // A list form the route declares is its own field, and fields the route does not know are ignored.
+    expect((await t.api.get('/api/v1/rooms?tag[]=a&tag[]=b')).status).toBe(200);
+    expect((await t.api.get('/api/v1/rooms?utm_source[]=mail')).status).toBe(200);
+    await expectHealthyAndUnchanged();
+  });
 });

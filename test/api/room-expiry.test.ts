@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isoTime, ManualClock } from '../../src/domain/clock.js';
+import { dsDateTime, isoTime, isoTimeMicros, ManualClock } from '../../src/domain/clock.js';
 import { call, createPhoneRoom, recordEvents, type CreatedRoom } from '../helpers/rooms.js';
 import { startTestServer, waitFor, type ApiClient, type TestServer } from '../helpers/server.js';
 
@@ -66,10 +66,11 @@ describe('room expiry (expires_at)', () => {
 });
 
 describe('rooms that expired while the server was stopped', () => {
-  it('are deleted as the server starts again', async () => {
+  it('are deleted as the server starts again, everyone in them leaving when they expired', async () => {
     const clock = new ManualClock(Date.UTC(2026, 6, 1, 12));
     const first = await startTestServer({ clock });
-    const room = await createPhoneRoom(first.api, { expires_at: isoTime(clock.now() + 10 * MINUTE) });
+    const expiry = clock.now() + 10 * MINUTE;
+    const room = await createPhoneRoom(first.api, { expires_at: isoTime(expiry) });
     await first.api.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [call('overnight')]);
     await first.stop({ keepState: true });
 
@@ -80,6 +81,10 @@ describe('rooms that expired while the server was stopped', () => {
       expect(await exists(second.api, room)).toBe(false);
       const participants = await second.api.get(`/api/v1/participants?room_id=${room.id}`);
       expect(participants.body.data.map((participant: any) => participant.leave_reason)).toEqual(['room_deleted']);
+      // Usage stops at the expiry, not eight hours later when the server came back.
+      expect(participants.body.data[0].leave_time).toBe(dsDateTime(expiry));
+      const [session] = (await second.api.get(`/api/v1/sessions?room_id=${room.id}`)).body.data;
+      expect(session).toMatchObject({ end_reason: 'room_deleted', end_time: isoTimeMicros(expiry) });
     } finally {
       await second.stop();
     }

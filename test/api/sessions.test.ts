@@ -285,6 +285,18 @@ describe('sessions', () => {
     ]);
   });
 
+  it('writes one instant the same way in the session list and on the live endpoint: whole seconds', async () => {
+    const room = await createPhoneRoom(t.api);
+    clock.advance(250);
+    await joined(t.api, room.id, [call('subsecond')]);
+    const [session] = await sessionsOf(t.api, room);
+    const live = (await t.api.get(`/api/v1/rooms/${room.id}/live`)).body;
+    expect(session.start_time).toMatch(/:\d\d\.000000Z$/);
+    expect(session.start_time).toBe(live.start_time);
+    await left(t.api, room.id, ['subsecond']);
+    clock.advance(750);
+  });
+
   it('keeps naming a deleted room in its sessions', async () => {
     const room = await createPhoneRoom(t.api, { description: 'Gone soon', external_id: 'EXT-GONE' });
     await joined(t.api, room.id, [call('last')]);
@@ -297,12 +309,26 @@ describe('sessions', () => {
     ]);
     const statistics = await t.api.get(`/api/v1/sessions/${session.id}`);
     expect(statistics.body).toMatchObject({ room_id: room.id, room_friendly_url: room.friendly_url, room_is_deleted: true, session_live: false });
+
+    // The room's own history routes still answer by its id, as DS's `room_is_deleted` implies.
+    const ofRoom = await t.api.get(`/api/v1/rooms/${room.id}/sessions`);
+    expect(ofRoom.status).toBe(200);
+    expect(ofRoom.body.data.map((entry: any) => entry.id)).toEqual([session.id]);
+    const participants = await t.api.get(`/api/v1/rooms/${room.id}/participants`);
+    expect(participants.body.data.map((entry: any) => entry.leave_reason)).toEqual(['room_deleted']);
+    const roomStatistics = await t.api.get(`/api/v1/rooms/${room.id}/statistics`);
+    expect(roomStatistics.body).toMatchObject({ room_id: room.id, room_is_deleted: true, sessions: 1 });
+    // By its id only (its friendly_url may name another room now), and never for another team.
+    expect((await t.api.get(`/api/v1/rooms/${room.friendly_url}/sessions`)).status).toBe(404);
+    expect((await t.apiB.get(`/api/v1/rooms/${room.id}/sessions`)).status).toBe(404);
+    expect((await t.apiB.get(`/api/v1/rooms/${room.id}/statistics`)).status).toBe(404);
   });
 });
 
 describe('sessions past their length while the server was stopped', () => {
-  it('end as the server starts again', async () => {
+  it('end as the server starts again, as of when their length ran out', async () => {
     const clock = new ManualClock(Date.UTC(2026, 4, 1, 12));
+    const start = clock.now();
     const first = await startTestServer({ clock });
     const room = await createPhoneRoom(first.api, { session_length: 10 });
     await joined(first.api, room.id, [call('overnight')]);
@@ -313,7 +339,10 @@ describe('sessions past their length while the server was stopped', () => {
     try {
       // No waiting: the server has ended it before it answers anything.
       const [session] = await sessionsOf(second.api, room);
-      expect(session).toMatchObject({ live: false, end_reason: 'session_length', end_time: isoTimeMicros(clock.now()) });
+      // Usage stops at the session's length, not eight hours later when the server came back.
+      expect(session).toMatchObject({ live: false, end_reason: 'session_length', end_time: isoTimeMicros(start + 10 * MINUTE) });
+      const [participant] = (await second.api.get(`/api/v1/sessions/${session.id}/participants`)).body.data;
+      expect(participant).toMatchObject({ leave_reason: 'session_length', leave_time: dsDateTime(start + 10 * MINUTE) });
     } finally {
       await second.stop();
     }

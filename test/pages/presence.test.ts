@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/domain/clock.js';
+import { isoTime, isoTimeMicros, ManualClock } from '../../src/domain/clock.js';
 import { DEFAULT_PRESENCE_OPTIONS } from '../../src/domain/presence.js';
 import { call, createPhoneRoom, createRoom, recordEvents } from '../helpers/rooms.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
@@ -149,6 +149,7 @@ describe('web participants on the room page', () => {
     await presence().sweep();
     expect((await liveOf(room.id)).map((participant) => participant.id)).toEqual([ann.participantId]);
 
+    const closedAt = clock.now();
     panel.close();
     await waitFor(() => (presence().connectionCount(ann.participantId) === 0 ? true : undefined), 5000, 'the connection to close');
     clock.advance(GRACE - 1);
@@ -162,6 +163,10 @@ describe('web participants on the room page', () => {
     const ofRoom = recorded.events.filter((event) => event.roomId === room.id);
     expect(ofRoom.map((event) => event.name)).toEqual(['participant_left', 'session_ended']);
     expect(ofRoom[0]!.data).toMatchObject({ participant_id: ann.participantId, type: 'web', reason: 'disconnected' });
+    // It left when its page closed, not when the grace period ran out: usage counts the time it was there.
+    expect((await t.api.get(`/api/v1/participants/${ann.participantId}`)).body).toMatchObject({ leave_time: isoTime(closedAt), live: false });
+    const [session] = (await t.api.get(`/api/v1/rooms/${room.id}/sessions`)).body.data;
+    expect(session).toMatchObject({ end_time: isoTimeMicros(closedAt), end_reason: 'last_participant_left' });
   });
 
   it('keeps the same participant when the page reconnects within the grace period', async () => {
@@ -235,5 +240,33 @@ describe('the panel stream’s heartbeat', () => {
     expect((await panel.next('hello')).heartbeat_ms).toBe(100);
     expect(await panel.next('ping')).toEqual({ type: 'ping' });
     panel.close();
+  });
+});
+
+describe('web participants of a server that stopped', () => {
+  it('leave, once it starts again, as of the last moment they were known connected', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 4, 13, 18, 0, 0));
+    const first = await startTestServer({ clock });
+    const room = await createRoom(first.api);
+    const ann = await joinAs(first, room.id, { name: 'Ann' });
+    const panel = await openPanel(first, ann.credential);
+    await panel.next('snapshot');
+    clock.advance(GRACE * 4);
+    await first.running.services.presence.sweep();
+    const stoppedAt = clock.now();
+    await first.stop({ keepState: true });
+
+    clock.advance(60 * 60 * 1000);
+    const second = await startTestServer({ clock, state: first.state });
+    try {
+      await second.running.services.presence.sweep();
+      const record = (await second.api.get(`/api/v1/participants/${ann.participantId}`)).body;
+      // Not an hour later, when the server came back to sweep.
+      expect(record).toMatchObject({ live: false, leave_reason: 'disconnected', leave_time: isoTime(stoppedAt) });
+      const [session] = (await second.api.get(`/api/v1/rooms/${room.id}/sessions`)).body.data;
+      expect(session).toMatchObject({ end_time: isoTimeMicros(stoppedAt) });
+    } finally {
+      await second.stop();
+    }
   });
 });

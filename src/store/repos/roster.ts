@@ -152,6 +152,16 @@ const markLeft = preparedList(VALUES, 2, (db, ids, leaveTime: number, reason: st
     .where('id', 'in', ids),
 );
 
+/** The latest leave of a session's participants; undefined while none has left. */
+export async function lastLeaveTime(db: Executor, sessionId: string): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('participants')
+    .select((eb) => eb.fn.max('leave_time').as('last'))
+    .where('session_id', '=', sessionId)
+    .executeTakeFirst();
+  return row?.last === null || row?.last === undefined ? undefined : Number(row.last);
+}
+
 /** The room's live participants, in the order they joined. */
 export async function liveParticipants(db: Executor, roomId: string): Promise<ParticipantRow[]> {
   return db

@@ -162,6 +162,12 @@ export async function roomFacts(db: Executor, teamId: string, roomIds: readonly 
   return facts;
 }
 
+/** Whether the team's history records this room (one that had a session, deleted or not). */
+export async function isRecordedRoom(db: Executor, teamId: string, roomId: string): Promise<boolean> {
+  const row = await db.selectFrom('room_history').select('room_id').where('team_id', '=', teamId).where('room_id', '=', roomId).executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Records the room as it is now, replacing what was recorded before; nothing when the room is gone. */
 export async function recordRoomHistory(db: Executor, roomId: string, now: number): Promise<void> {
   const room = await db
