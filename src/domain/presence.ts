@@ -71,6 +71,13 @@ export function createPresenceService(deps: CoreDeps, options: Partial<PresenceO
   let lastRenewal = Number.NEGATIVE_INFINITY;
   let timer: NodeJS.Timeout | undefined;
   let sweeping: Promise<number> | undefined;
+  /**
+   * Leases are swept only from one grace period after start. Those of pages connected before a
+   * restart ran out while no server was there to renew them; their pages reconnect as soon as
+   * the server is back (a deploy takes longer than the grace period) and keep their participant.
+   * One whose page does not come back leaves as of when it was last seen, as ever.
+   */
+  let sweepFrom = Number.NEGATIVE_INFINITY;
   /** Lease writes of closed connections still in flight: a stopping node finishes them before its store closes. */
   const releasing = new Set<Promise<void>>();
 
@@ -172,6 +179,7 @@ export function createPresenceService(deps: CoreDeps, options: Partial<PresenceO
       lastRenewal = clock.now();
       await renewLeases([...held.keys()]);
     }
+    if (clock.now() < sweepFrom) return 0;
     const expired = await expiredPresences(store.db, clock.now(), SWEEP_BATCH);
     const byRoom = new Map<string, string[]>();
     for (const presence of expired) byRoom.set(presence.room_id, [...(byRoom.get(presence.room_id) ?? []), presence.participant_id]);
@@ -194,6 +202,7 @@ export function createPresenceService(deps: CoreDeps, options: Partial<PresenceO
     leave,
     sweep,
     start() {
+      if (timer === undefined) sweepFrom = clock.now() + settings.graceMs;
       timer ??= setInterval(() => {
         sweep().catch((error: unknown) => logger.error({ err: error }, 'presence sweep failed'));
       }, settings.sweepEveryMs);

@@ -97,6 +97,7 @@ function document(title: string, assets: PageAssets, body: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${escapeHtml(title)}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${escapeHtml(assets.style)}">${script}
 </head>
 <body>

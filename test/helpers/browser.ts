@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -51,10 +51,10 @@ function pageProblems(page: Page): string[] {
   return problemsOf.get(page) ?? [];
 }
 
-/** The participants list of a room page, one of its rows (by text), and the page's own row. */
-export const participantList = (tab: Page): Locator => tab.getByRole('list', { name: 'Participants' });
-export const participantRow = (tab: Page, text: string): Locator => participantList(tab).getByRole('listitem').filter({ hasText: text });
-export const ownRow = (tab: Page): Locator => participantRow(tab, '(you)');
+/** The participants list of a room page (a tab, or a frame of one), one of its rows (by text), and the page's own row. */
+export const participantList = (tab: Page | FrameLocator): Locator => tab.getByRole('list', { name: 'Participants' });
+export const participantRow = (tab: Page | FrameLocator, text: string): Locator => participantList(tab).getByRole('listitem').filter({ hasText: text });
+export const ownRow = (tab: Page | FrameLocator): Locator => participantRow(tab, '(you)');
 
 /** The id of the participant a room page is, read from its own row. */
 export async function ownParticipantId(tab: Page): Promise<string> {

@@ -1,5 +1,23 @@
-import { render } from 'preact';
+import { render, type ComponentChildren } from 'preact';
+import { useErrorBoundary } from 'preact/hooks';
 import { RoomApp, type Boot } from './room-app.js';
+
+/** A failure of the page itself shows as a message and a way to retry, never as a blank page. */
+function Failsafe({ title, children }: { title: string; children: ComponentChildren }) {
+  const [failure] = useErrorBoundary();
+  if (failure === undefined) return <>{children}</>;
+  return (
+    <section class="screen" aria-labelledby="failed-heading">
+      <h1 id="failed-heading">{title}</h1>
+      <p class="notice" role="alert">
+        This page could not show the room in this browser.
+      </p>
+      <button type="button" class="primary" onClick={() => window.location.reload()}>
+        Reload
+      </button>
+    </section>
+  );
+}
 
 /** The room page's client: reads what the server put on the page, then renders the room into it. */
 const root = document.getElementById('room');
@@ -13,5 +31,10 @@ if (root !== null) {
     token: new URLSearchParams(window.location.search).get('token') ?? undefined,
   };
   root.textContent = '';
-  render(<RoomApp boot={boot} />, root);
+  render(
+    <Failsafe title={boot.title}>
+      <RoomApp boot={boot} />
+    </Failsafe>,
+    root,
+  );
 }

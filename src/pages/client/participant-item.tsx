@@ -50,7 +50,8 @@ export function ParticipantItem(props: {
       </span>
       <div class="who">
         <span class="name">
-          {participant.name}
+          {/* A name is isolated from what follows it: direction marks in it must not reorder the rest. */}
+          <bdi>{participant.name}</bdi>
           {isSelf && <span class="you"> (you)</span>}
         </span>
         <span class="details">{details}</span>

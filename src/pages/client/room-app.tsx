@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { EndReason } from '../panel-protocol.js';
 import { JoinScreen } from './join-screen.js';
 import { RoomPanel } from './room-panel.js';
@@ -18,6 +18,36 @@ type Phase = { kind: 'join'; auto: boolean } | { kind: 'in_room'; credential: st
 /** Per browser tab: a reload finds its participant again, another tab is another participant. */
 const credentialKey = (roomId: string) => `roomline:credential:${roomId}`;
 
+/**
+ * The tab's credentials: sessionStorage, or this page's memory where the browser refuses storage
+ * (a page framed by another site while third-party storage is blocked, where reading it throws).
+ * In memory a reload joins anew; everything else works the same.
+ */
+const inMemory = new Map<string, string>();
+const tabStore = {
+  get(key: string): string | null {
+    try {
+      return window.sessionStorage.getItem(key);
+    } catch {
+      return inMemory.get(key) ?? null;
+    }
+  },
+  set(key: string, value: string): void {
+    try {
+      window.sessionStorage.setItem(key, value);
+    } catch {
+      inMemory.set(key, value);
+    }
+  },
+  remove(key: string): void {
+    try {
+      window.sessionStorage.removeItem(key);
+    } catch {
+      inMemory.delete(key);
+    }
+  },
+};
+
 const ENDINGS: Record<EndReason | 'unauthorized', string> = {
   left: 'You left the room.',
   removed: 'A moderator removed you from the room.',
@@ -31,18 +61,18 @@ const ENDINGS: Record<EndReason | 'unauthorized', string> = {
 /** The room page: the join screen, then the participants panel, then why one is out. */
 export function RoomApp({ boot }: { boot: Boot }) {
   const [phase, setPhase] = useState<Phase>(() => {
-    const credential = window.sessionStorage.getItem(credentialKey(boot.roomId));
+    const credential = tabStore.get(credentialKey(boot.roomId));
     if (credential !== null) return { kind: 'in_room', credential };
     return { kind: 'join', auto: boot.invitedName !== null && !boot.joinScreen };
   });
 
   function joined(credential: string): void {
-    window.sessionStorage.setItem(credentialKey(boot.roomId), credential);
+    tabStore.set(credentialKey(boot.roomId), credential);
     setPhase({ kind: 'in_room', credential });
   }
 
   function ended(reason: EndReason | 'unauthorized'): void {
-    window.sessionStorage.removeItem(credentialKey(boot.roomId));
+    tabStore.remove(credentialKey(boot.roomId));
     setPhase({ kind: 'ended', reason });
   }
 
@@ -52,18 +82,27 @@ export function RoomApp({ boot }: { boot: Boot }) {
     case 'in_room':
       return <RoomPanel title={boot.title} credential={phase.credential} onEnded={ended} />;
     case 'ended':
-      return (
-        <section class="screen" aria-labelledby="ended-heading">
-          <h1 id="ended-heading">{boot.title}</h1>
-          <p class="notice" role="status">
-            {ENDINGS[phase.reason]}
-          </p>
-          {phase.reason !== 'room_deleted' && (
-            <button type="button" class="primary" onClick={() => setPhase({ kind: 'join', auto: false })}>
-              Join again
-            </button>
-          )}
-        </section>
-      );
+      return <EndedScreen title={boot.title} reason={phase.reason} rejoin={() => setPhase({ kind: 'join', auto: false })} />;
   }
+}
+
+/** Why one is out, and a way back in. It takes the focus, which was on a control of the panel it replaced. */
+function EndedScreen({ title, reason, rejoin }: { title: string; reason: EndReason | 'unauthorized'; rejoin: () => void }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), []);
+  return (
+    <section class="screen" aria-labelledby="ended-heading">
+      <h1 id="ended-heading" tabIndex={-1} ref={heading}>
+        {title}
+      </h1>
+      <p class="notice" role="status">
+        {ENDINGS[reason]}
+      </p>
+      {reason !== 'room_deleted' && (
+        <button type="button" class="primary" onClick={rejoin}>
+          Join again
+        </button>
+      )}
+    </section>
+  );
 }
