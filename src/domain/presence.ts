@@ -25,8 +25,16 @@ export interface PresenceService {
   join(room: RoomKey, newcomer: WebNewcomer): Promise<{ participant: ParticipantRow; credential: string }>;
   /** The live web participant a credential belongs to; undefined when it is not valid (any more). */
   authenticate(credential: string): Promise<ParticipantRow | undefined>;
-  /** Counts a live connection of the participant on this node; its lease is renewed until the returned release is called. */
-  hold(participantId: string): Promise<() => void>;
+  /**
+   * Counts a live connection of the participant on this node, until the returned release is
+   * called. Its lease is renewed meanwhile, for as long as the socket is open; or, for a page
+   * that says it is there (`heard`), only while it does.
+   */
+  hold(participantId: string, options?: { heard: boolean }): Promise<() => void>;
+  /** The participant's page says it is there: its lease is renewed at this node's next renewal. */
+  heard(participantId: string): void;
+  /** How often a page that says it is there should say it: well within the grace period, so one lost word costs nothing. */
+  readonly heardEveryMs: number;
   /** How many live connections of the participant this node holds. */
   connectionCount(participantId: string): number;
   /** The participant leaves now; false when it was not live. */
@@ -65,9 +73,21 @@ const CREDENTIAL = /^(?<participantId>[0-9a-f-]{36})\.(?<secret>[A-Za-z0-9_-]{43
 
 export function createPresenceService(deps: CoreDeps, options: Partial<PresenceOptions> = {}): PresenceService {
   const { store, changes, clock, logger } = deps;
-  const settings = { ...DEFAULT_PRESENCE_OPTIONS, ...options };
+  const graceMs = options.graceMs ?? DEFAULT_PRESENCE_OPTIONS.graceMs;
+  // Renewals come well within the grace period however short it is set, or leases would run out between them.
+  const settings = { ...DEFAULT_PRESENCE_OPTIONS, renewEveryMs: Math.min(DEFAULT_PRESENCE_OPTIONS.renewEveryMs, Math.floor(graceMs * 0.3)), ...options };
   /** Live connections held on this node, per participant. */
   const held = new Map<string, number>();
+  /**
+   * The participants whose leases this node renews because a socket is open, per participant.
+   * An open socket alone proves little: a page whose network went silent (a closed lid, a lost
+   * network, a proxy between) keeps its socket open on the server for many minutes. The room
+   * page's client says it is there every few seconds instead (`heard`), and only those words
+   * renew its lease; a connection that does not (an older client) is renewed while it is open.
+   */
+  const socketLeased = new Map<string, number>();
+  /** Participants heard from since this node's last renewal. */
+  let heardFrom = new Set<string>();
   let lastRenewal = Number.NEGATIVE_INFINITY;
   let timer: NodeJS.Timeout | undefined;
   let sweeping: Promise<number> | undefined;
@@ -118,17 +138,19 @@ export function createPresenceService(deps: CoreDeps, options: Partial<PresenceO
     return participant?.leave_time === null ? participant : undefined;
   }
 
-  async function hold(participantId: string): Promise<() => void> {
+  async function hold(participantId: string, options: { heard: boolean } = { heard: false }): Promise<() => void> {
     await renewLeases([participantId]);
     held.set(participantId, (held.get(participantId) ?? 0) + 1);
+    if (!options.heard) socketLeased.set(participantId, (socketLeased.get(participantId) ?? 0) + 1);
     let released = false;
     return function release() {
       if (released) return;
       released = true;
-      const remaining = (held.get(participantId) ?? 1) - 1;
-      if (remaining > 0) return void held.set(participantId, remaining);
-      held.delete(participantId);
-      // The grace period counts from the moment the last connection closed, however late the write lands.
+      if (!options.heard) countDown(socketLeased, participantId);
+      if (countDown(held, participantId) > 0) return;
+      // The grace period counts from the moment the last connection closed, however late the write
+      // lands; a word heard before the close says nothing after it.
+      heardFrom.delete(participantId);
       const write = renewLeases([participantId], clock.now())
         .catch((error: unknown) => logger.error({ err: error, participantId }, 'presence lease not renewed'))
         .finally(() => releasing.delete(write));
@@ -175,9 +197,11 @@ export function createPresenceService(deps: CoreDeps, options: Partial<PresenceO
   }
 
   async function sweepOnce(): Promise<number> {
-    if (held.size > 0 && clock.now() - lastRenewal >= settings.renewEveryMs) {
+    if ((socketLeased.size > 0 || heardFrom.size > 0) && clock.now() - lastRenewal >= settings.renewEveryMs) {
       lastRenewal = clock.now();
-      await renewLeases([...held.keys()]);
+      const renewed = new Set([...socketLeased.keys(), ...heardFrom]);
+      heardFrom = new Set();
+      await renewLeases([...renewed]);
     }
     if (clock.now() < sweepFrom) return 0;
     const expired = await expiredPresences(store.db, clock.now(), SWEEP_BATCH);
@@ -198,6 +222,8 @@ export function createPresenceService(deps: CoreDeps, options: Partial<PresenceO
     join,
     authenticate,
     hold,
+    heard: (participantId) => void heardFrom.add(participantId),
+    heardEveryMs: Math.floor(settings.graceMs / 2.5),
     connectionCount: (participantId) => held.get(participantId) ?? 0,
     leave,
     sweep,
@@ -215,6 +241,14 @@ export function createPresenceService(deps: CoreDeps, options: Partial<PresenceO
       await Promise.all(releasing);
     },
   };
+}
+
+/** Counts one down; answers what remains (the entry goes at zero). */
+function countDown(counts: Map<string, number>, key: string): number {
+  const remaining = (counts.get(key) ?? 1) - 1;
+  if (remaining > 0) counts.set(key, remaining);
+  else counts.delete(key);
+  return remaining;
 }
 
 /** Web participants leave the room, their presence with them (at `at` if that was earlier); for every way a web participant is made to leave. */

@@ -29,6 +29,8 @@ const ActionParams = Type.Object({
   participantId: Type.String({ minLength: 1, maxLength: 64 }),
   action: Type.Union(PARTICIPANT_ACTIONS.map((action) => Type.Literal(action))),
 });
+/** `alive=1`: the page will say it is there every `alive_ms` (POST /alive); only that keeps its participant. */
+const StreamQuery = Type.Object({ alive: Type.Optional(Type.Boolean()) });
 const LockParams = Type.Object({ action: Type.Union([Type.Literal('lock'), Type.Literal('unlock')]) });
 const NoContent = { 204: EmptyReply };
 
@@ -93,7 +95,13 @@ export async function pageApiRoutes(app: Api, { services }: RouteOptions): Promi
 
   app.get(
     '/stream',
-    { schema: { hide: true, response: { 200: Type.String({ description: 'application/x-ndjson' }), ...errorResponses(401, 429) } } },
+    {
+      schema: {
+        hide: true,
+        querystring: StreamQuery,
+        response: { 200: Type.String({ description: 'application/x-ndjson' }), ...errorResponses(401, 422, 429) },
+      },
+    },
     async function streamPanel(request, reply) {
       const participant = await participantOf(request);
       // A person has a panel open in a tab or two; a credential cannot hold a node's sockets and
@@ -103,7 +111,7 @@ export async function pageApiRoutes(app: Api, { services }: RouteOptions): Promi
         throw new ApiError('too_many_requests', `A participant may have at most ${MAX_PANELS_PER_PARTICIPANT} panels open at once.`);
       }
       const capabilities = await moderation.capabilities(participant);
-      const release = await presence.hold(participant.id);
+      const release = await presence.hold(participant.id, { heard: request.query.alive === true });
 
       reply.hijack();
       const readLocked = async () => (await findRoomById(services.store.db, participant.room_id))?.is_locked === 1;
@@ -113,7 +121,13 @@ export async function pageApiRoutes(app: Api, { services }: RouteOptions): Promi
         open.delete(stream);
         release();
       });
-      stream.greet({ type: 'hello', self: panelParticipant(liveParticipant(participant)), capabilities, heartbeat_ms: services.config.streamHeartbeatMs });
+      stream.greet({
+        type: 'hello',
+        self: panelParticipant(liveParticipant(participant)),
+        capabilities,
+        heartbeat_ms: services.config.streamHeartbeatMs,
+        alive_ms: presence.heardEveryMs,
+      });
       try {
         stream.whenClosed(await services.feed.watch(participant.room_id, stream));
       } catch (error) {
@@ -122,6 +136,14 @@ export async function pageApiRoutes(app: Api, { services }: RouteOptions): Promi
       }
     },
   );
+
+  // The page says it is there, every `alive_ms` (see PresenceService.hold): its participant's
+  // lease is renewed by these, so a page whose network went silent leaves after the grace period
+  // even while its stream's socket still looks open here.
+  app.post('/alive', { schema: { hide: true, response: { ...NoContent, ...errorResponses(401) } } }, async function sayAlive(request, reply) {
+    presence.heard((await participantOf(request)).id);
+    return reply.code(204).send();
+  });
 
   app.post('/leave', { schema: { hide: true, response: { ...NoContent, ...errorResponses(401) } } }, async function leaveRoom(request, reply) {
     await presence.leave((await participantOf(request)).id, 'left');

@@ -41,7 +41,15 @@ export type EndReason = 'left' | 'removed' | 'disconnected' | 'room_deleted' | '
 
 /** One line of the panel stream (GET /room-page/api/stream, newline-delimited JSON). */
 export type PanelMessage =
-  | { type: 'hello'; self: PanelParticipant; capabilities: PanelCapabilities; heartbeat_ms: number }
+  | {
+      type: 'hello';
+      self: PanelParticipant;
+      capabilities: PanelCapabilities;
+      /** How often the server pings this stream. */
+      heartbeat_ms: number;
+      /** How often a page that opened the stream with `alive=1` says it is there (POST /room-page/api/alive). */
+      alive_ms: number;
+    }
   | { type: 'snapshot'; participants: PanelParticipant[]; locked: boolean }
   | { type: 'joined'; participant: PanelParticipant }
   | { type: 'updated'; participant: PanelParticipant }

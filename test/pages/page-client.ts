@@ -33,11 +33,15 @@ export interface PanelReader {
   close(): void;
 }
 
-/** Opens the panel stream with a credential and reads its lines as they come. */
-export async function openPanel(t: TestServer, credential: string | undefined): Promise<PanelReader> {
+/**
+ * Opens the panel stream with a credential and reads its lines as they come. With `alive`, as
+ * the page's client opens it: the participant is then kept only while it says it is there
+ * (sayAlive); without, for as long as the stream is open.
+ */
+export async function openPanel(t: TestServer, credential: string | undefined, options: { alive?: boolean } = {}): Promise<PanelReader> {
   const abort = new AbortController();
   const headers: Record<string, string> = credential === undefined ? {} : { authorization: `Bearer ${credential}` };
-  const response = await fetch(`${t.url}/room-page/api/stream`, { headers, signal: abort.signal });
+  const response = await fetch(`${t.url}/room-page/api/stream${options.alive === true ? '?alive=1' : ''}`, { headers, signal: abort.signal });
   let taken = 0;
   const reader: PanelReader = {
     status: response.status,
@@ -73,4 +77,9 @@ export async function openPanel(t: TestServer, credential: string | undefined): 
     reader.ended = true;
   })();
   return reader;
+}
+
+/** What the page's client does every `alive_ms`: says the participant is there. Answers the status. */
+export async function sayAlive(t: TestServer, credential: string): Promise<number> {
+  return (await t.client({ kind: 'header', value: `Bearer ${credential}` }).request('POST', '/room-page/api/alive')).status;
 }

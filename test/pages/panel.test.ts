@@ -54,6 +54,17 @@ describe('the participants panel', () => {
     expect(await tab.locator('[aria-live="polite"]').innerText()).toBe('Ann left');
   });
 
+  it('takes a bridge’s batch of 1000 callers in bursts: every row shows, announced as a count rather than a thousand names', async () => {
+    const room = await createPhoneRoom(t.api);
+    const tab = await joinRoom(`/${room.friendly_url}`, 'Host');
+    const calls = Array.from({ length: 1000 }, (_, i) => ({ call_id: `batch-${i}`, name: `Caller ${i}` }));
+    expect((await joined(room, calls)).status).toBe(200);
+    await row(tab, 'Caller 999').waitFor();
+    expect(await list(tab).getByRole('listitem').count()).toBe(1001);
+    expect(await tab.locator('.counts').innerText()).toBe('1 on the web · 1000 by phone · 0 hands raised');
+    expect(await tab.locator('[aria-live="polite"]').innerText()).toMatch(/^\d+ participants joined$/);
+  });
+
   it('mutes a caller at a moderator’s click: the row shows it and the bridge gets phone_participant_muted', async () => {
     const room = await createPhoneRoom(t.api);
     const tab = await joinRoom(`/${room.friendly_url}`, 'Mo');

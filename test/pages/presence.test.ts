@@ -3,7 +3,7 @@ import { isoTime, isoTimeMicros, ManualClock } from '../../src/domain/clock.js';
 import { DEFAULT_PRESENCE_OPTIONS } from '../../src/domain/presence.js';
 import { call, createPhoneRoom, createRoom, recordEvents } from '../helpers/rooms.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
-import { joinAs, joinPage, openPanel } from './page-client.js';
+import { joinAs, joinPage, openPanel, sayAlive } from './page-client.js';
 
 const GRACE = DEFAULT_PRESENCE_OPTIONS.graceMs;
 
@@ -168,6 +168,37 @@ describe('web participants on the room page', () => {
     expect((await t.api.get(`/api/v1/participants/${ann.participantId}`)).body).toMatchObject({ leave_time: isoTime(closedAt), live: false });
     const [session] = (await t.api.get(`/api/v1/rooms/${room.id}/sessions`)).body.data;
     expect(session).toMatchObject({ end_time: isoTimeMicros(closedAt), end_reason: 'last_participant_left' });
+  });
+
+  it('keeps a page that says it is there, and lets one go silent leave though its stream stays open', async () => {
+    const room = await createRoom(t.api);
+    const ann = await joinAs(t, room.id, { name: 'Ann' });
+    const panel = await openPanel(t, ann.credential, { alive: true });
+    const hello = await panel.next('hello');
+    expect(hello.alive_ms).toBe(GRACE / 2.5);
+
+    // Saying it every alive_ms keeps it, well past the grace period.
+    for (let step = 0; step < 10; step += 1) {
+      clock.advance(hello.alive_ms);
+      expect(await sayAlive(t, ann.credential)).toBe(204);
+      await presence().sweep();
+    }
+    expect((await liveOf(room.id)).map((participant) => participant.id)).toEqual([ann.participantId]);
+    const lastWord = clock.now();
+
+    // Its network goes silent: the socket still looks open here, but no word comes.
+    clock.advance(hello.alive_ms);
+    await presence().sweep();
+    expect(await liveOf(room.id)).toHaveLength(1);
+    clock.advance(GRACE);
+    await presence().sweep();
+    expect(await liveOf(room.id)).toEqual([]);
+    expect(await panel.next('ended')).toEqual({ type: 'ended', reason: 'disconnected' });
+    // It left when it was last heard from (the renewal that followed its last word), not a grace period later.
+    const record = (await t.api.get(`/api/v1/participants/${ann.participantId}`)).body;
+    expect(record).toMatchObject({ leave_reason: 'disconnected', leave_time: isoTime(lastWord) });
+    expect(await sayAlive(t, ann.credential)).toBe(401);
+    panel.close();
   });
 
   it('keeps the same participant when the page reconnects within the grace period', async () => {

@@ -9,34 +9,66 @@ const NO_CAPABILITIES: PanelCapabilities = { mute: false, ask_to_unmute: false, 
 
 interface PanelState {
   roster: Roster;
+  /** Whether a snapshot has come: until then the panel does not know who is there. */
+  loaded: boolean;
   /** The latest announcement, and a counter so that the same words twice are announced twice. */
   announcement: string;
   announced: number;
 }
 
-function panelReducer(state: PanelState, message: PanelMessage): PanelState {
-  const { roster, announcement } = applyMessage(state.roster, message);
-  return announcement === undefined ? { ...state, roster } : { roster, announcement, announced: state.announced + 1 };
+/** Announcements of one burst past this many are summed up rather than read out one by one. */
+const ANNOUNCED_ONE_BY_ONE = 3;
+
+/** A burst of messages (one read of the stream) changes the panel once, and is announced once. */
+function panelReducer(state: PanelState, messages: readonly PanelMessage[]): PanelState {
+  let roster = state.roster;
+  const announcements: string[] = [];
+  const others: string[] = [];
+  let joins = 0;
+  let leaves = 0;
+  for (const message of messages) {
+    const applied = applyMessage(roster, message);
+    roster = applied.roster;
+    if (applied.announcement === undefined) continue;
+    announcements.push(applied.announcement);
+    if (message.type === 'joined') joins += 1;
+    else if (message.type === 'left') leaves += 1;
+    else others.push(applied.announcement);
+  }
+  const loaded = state.loaded || messages.some((message) => message.type === 'snapshot');
+  if (announcements.length === 0) return { ...state, roster, loaded };
+  const summed = [...(joins > 0 ? [`${joins} ${joins === 1 ? 'participant' : 'participants'} joined`] : []), ...(leaves > 0 ? [`${leaves} ${leaves === 1 ? 'participant' : 'participants'} left`] : []), ...others];
+  const announcement = (announcements.length <= ANNOUNCED_ONE_BY_ONE ? announcements : summed).join('. ');
+  return { roster, loaded, announcement, announced: state.announced + 1 };
 }
 
 /** The participants panel, live from the room's connection, with the controls its participant may use. */
 export function RoomPanel({ title, credential, onEnded }: { title: string; credential: string; onEnded: (reason: EndReason | 'unauthorized') => void }) {
-  const [{ roster, announcement, announced }, dispatch] = useReducer(panelReducer, { roster: EMPTY_ROSTER, announcement: '', announced: 0 });
+  const [{ roster, loaded, announcement, announced }, dispatch] = useReducer(panelReducer, { roster: EMPTY_ROSTER, loaded: false, announcement: '', announced: 0 });
   const [self, setSelf] = useState<PanelParticipant | undefined>(undefined);
   const [capabilities, setCapabilities] = useState(NO_CAPABILITIES);
   const [connected, setConnected] = useState(false);
+  const [trouble, setTrouble] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
 
   useEffect(() => {
     const connection = openPanelConnection(credential, {
-      message(message) {
-        if (message.type === 'hello') {
-          setSelf(message.self);
-          setCapabilities(message.capabilities);
-        } else if (message.type === 'ended') onEnded(message.reason);
-        else dispatch(message);
+      messages(messages) {
+        const roomMessages: PanelMessage[] = [];
+        for (const message of messages) {
+          if (message.type === 'hello') {
+            setSelf(message.self);
+            setCapabilities(message.capabilities);
+          } else if (message.type === 'ended') {
+            return onEnded(message.reason);
+          } else {
+            roomMessages.push(message);
+          }
+        }
+        if (roomMessages.length > 0) dispatch(roomMessages);
       },
       connected: setConnected,
+      trouble: setTrouble,
       unauthorized: () => onEnded('unauthorized'),
     });
     return () => connection.close();
@@ -79,12 +111,17 @@ export function RoomPanel({ title, credential, onEnded }: { title: string; crede
           {error}
         </p>
       )}
+      {trouble !== undefined && (
+        <p class="error" role="alert">
+          {trouble} Trying again…
+        </p>
+      )}
       <section class="panel" aria-labelledby="participants-heading">
         <h2 id="participants-heading">
-          Participants <span class="count">({counts.total})</span>
+          Participants {loaded && <span class="count">({counts.total})</span>}
         </h2>
         <p class="counts">
-          {counts.web} on the web · {counts.phone} by phone · {counts.hands} {counts.hands === 1 ? 'hand' : 'hands'} raised
+          {loaded ? `${counts.web} on the web · ${counts.phone} by phone · ${counts.hands} ${counts.hands === 1 ? 'hand' : 'hands'} raised` : 'Loading participants…'}
         </p>
         <ul class="participants" aria-label="Participants">
           {roster.participants.map((participant) => (
