@@ -84,6 +84,17 @@ export function roomPageHtml(boot: PageBoot, assets: PageAssets): string {
   );
 }
 
+/**
+ * A room's link that does not admit its visitor, as a page the client still runs on: a tab that
+ * joined the room before (its link's token has expired since, say) resumes its participant from
+ * its own credential, and any other visitor reads the notice, as on noticePageHtml. The room's id
+ * is all it carries of the room.
+ */
+export function refusedRoomPageHtml(roomId: string, notice: Notice, assets: PageAssets): string {
+  const attributes = [`data-room-id="${escapeHtml(roomId)}"`, `data-refusal-title="${escapeHtml(notice.title)}"`, `data-refusal-message="${escapeHtml(notice.message)}"`].join(' ');
+  return document(notice.title, assets, `<main id="room" ${attributes}><h1>${escapeHtml(notice.title)}</h1><p class="notice">${escapeHtml(notice.message)}</p></main>`);
+}
+
 export function noticePageHtml(notice: Notice, assets: PageAssets): string {
   return document(notice.title, { ...assets, script: undefined }, `<main id="notice"><h1>${escapeHtml(notice.title)}</h1><p class="notice">${escapeHtml(notice.message)}</p></main>`);
 }

@@ -5,7 +5,7 @@ import { isRoomRef } from '../store/repos/room-page.js';
 import { fromColumns } from '../domain/room-settings.js';
 import { PAGE_API_PREFIX, pageApiRoutes } from './page-api.js';
 import { serveClientAssets } from './page-assets.js';
-import { contentSecurityPolicy, noticeFor, noticePageHtml, roomPageHtml } from './page-html.js';
+import { contentSecurityPolicy, noticeFor, noticePageHtml, refusedRoomPageHtml, roomPageHtml } from './page-html.js';
 import { SERVER_PATH_NAMES } from '../domain/rooms.js';
 
 const PageParams = Type.Object({ room: Type.String({ minLength: 1, maxLength: 255 }) });
@@ -51,9 +51,14 @@ export async function roomPageRoutes(app: Api, { services }: RouteOptions): Prom
         .header('x-content-type-options', 'nosniff')
         // A private room's link carries its token: never pass it on to another site.
         .header('referrer-policy', 'no-referrer');
-      if (entry.kind !== 'admitted') {
+      if (entry.kind === 'no_room') {
         const notice = noticeFor(entry);
         return reply.code(notice.status).send(noticePageHtml(notice, assets));
+      }
+      if (entry.kind !== 'admitted') {
+        // Still the client: a reload of a tab already in the room keeps its participant.
+        const notice = noticeFor(entry);
+        return reply.code(notice.status).send(refusedRoomPageHtml(entry.room.id, notice, assets));
       }
       const { settings } = fromColumns(entry.room);
       return roomPageHtml(

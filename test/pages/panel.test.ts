@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_NAMES } from '../../src/bus/events.js';
-import { buildClient, launchBrowser, ownRow, participantList, participantRow, RoomPages, SCREENSHOT_DIR } from '../helpers/browser.js';
+import { buildClient, launchBrowser, ownParticipantId, ownRow, participantList, participantRow, RoomPages, SCREENSHOT_DIR } from '../helpers/browser.js';
 import { Receiver } from '../helpers/receiver.js';
 import { createPhoneRoom, type CreatedRoom } from '../helpers/rooms.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
@@ -95,6 +95,26 @@ describe('the participants panel', () => {
     await row(tab, 'Cy').getByText('Hand raised').waitFor();
     expect(await tab.getByRole('button', { name: /^(Mute|Unmute|Ask to unmute|Lower hand|Remove|Lock room|Unlock room)\b/ }).count()).toBe(0);
     await tab.getByRole('button', { name: 'Raise my hand' }).waitFor();
+  });
+
+  it('keeps a participant whose link no longer admits anyone new (an expired invitation, none at all), and shows anyone else the refusal', async () => {
+    const room = await createPhoneRoom(t.api, { privacy: 'private', description: 'Board meeting' });
+    const issued = await t.api.post(`/api/v1/rooms/${room.id}/token`, { u: 'Ivy', role: 'attendee' });
+    const link = new URL(issued.body.link);
+    const tab = await joinRoom(link.pathname + link.search);
+    const ivy = await ownParticipantId(tab);
+
+    // The same tab, at a link without its invitation: refused to a newcomer, not to it.
+    expect((await tab.goto(`${t.url}/${room.friendly_url}`))?.status()).toBe(403);
+    await ownRow(tab).waitFor();
+    expect(await ownParticipantId(tab)).toBe(ivy);
+    await tab.getByRole('heading', { name: 'Board meeting' }).waitFor();
+
+    const stranger = await pages.open();
+    expect((await stranger.goto(`${t.url}/${room.friendly_url}`))?.status()).toBe(403);
+    await stranger.getByRole('heading', { name: 'Invitation needed' }).waitFor();
+    await stranger.getByText('you need an invitation link', { exact: false }).waitFor();
+    expect(await stranger.content()).not.toContain('Board meeting');
   });
 
   it('joins an invited participant straight away when the room has no join screen; a raised hand shows at once', async () => {

@@ -104,7 +104,9 @@ describe('the room page', () => {
       expect(page.status).toBe(403);
       expect(page.html).toContain('Invitation needed');
       expect(page.html).toContain('you need an invitation link');
-      expect(page.html).not.toContain('<script');
+      // The client runs (a tab already in the room goes on), but nothing of the room is on the page but its id.
+      expect(page.html).toContain(`data-room-id="${room.id}"`);
+      expect(page.html).not.toContain('data-room-title');
       const join = await joinPage(t, room.id, { name: 'Ann' });
       expect(join.status).toBe(403);
       expect(join.body.message).toMatch(/invitation link/);

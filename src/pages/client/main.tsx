@@ -29,6 +29,7 @@ if (root !== null) {
     joinScreen: root.dataset.joinScreen !== 'false',
     invitedName: root.dataset.invitedName === undefined || root.dataset.invitedName === '' ? null : root.dataset.invitedName,
     token: new URLSearchParams(window.location.search).get('token') ?? undefined,
+    refusal: root.dataset.refusalTitle === undefined ? undefined : { title: root.dataset.refusalTitle, message: root.dataset.refusalMessage ?? '' },
   };
   root.textContent = '';
   render(

@@ -11,12 +11,20 @@ export interface Boot {
   joinScreen: boolean;
   invitedName: string | null;
   token: string | undefined;
+  /** The link does not admit a new visitor (an expired invitation, none at all): only a tab already in the room goes on. */
+  refusal: { title: string; message: string } | undefined;
 }
 
-type Phase = { kind: 'join'; auto: boolean } | { kind: 'in_room'; credential: string } | { kind: 'ended'; reason: EndReason | 'unauthorized' };
+type Phase =
+  | { kind: 'join'; auto: boolean }
+  | { kind: 'refused' }
+  | { kind: 'in_room'; credential: string }
+  | { kind: 'ended'; reason: EndReason | 'unauthorized' };
 
 /** Per browser tab: a reload finds its participant again, another tab is another participant. */
 const credentialKey = (roomId: string) => `roomline:credential:${roomId}`;
+/** The room's title as the tab saw it when it joined: a page that refuses new visitors does not carry it. */
+const titleKey = (roomId: string) => `roomline:title:${roomId}`;
 
 /**
  * The tab's credentials: sessionStorage, or this page's memory where the browser refuses storage
@@ -60,14 +68,16 @@ const ENDINGS: Record<EndReason | 'unauthorized', string> = {
 
 /** The room page: the join screen, then the participants panel, then why one is out. */
 export function RoomApp({ boot }: { boot: Boot }) {
+  const firstPhase = (): Phase => (boot.refusal === undefined ? { kind: 'join', auto: boot.invitedName !== null && !boot.joinScreen } : { kind: 'refused' });
   const [phase, setPhase] = useState<Phase>(() => {
     const credential = tabStore.get(credentialKey(boot.roomId));
-    if (credential !== null) return { kind: 'in_room', credential };
-    return { kind: 'join', auto: boot.invitedName !== null && !boot.joinScreen };
+    return credential === null ? firstPhase() : { kind: 'in_room', credential };
   });
+  const title = boot.refusal === undefined ? boot.title : (tabStore.get(titleKey(boot.roomId)) ?? boot.refusal.title);
 
   function joined(credential: string): void {
     tabStore.set(credentialKey(boot.roomId), credential);
+    tabStore.set(titleKey(boot.roomId), boot.title);
     setPhase({ kind: 'in_room', credential });
   }
 
@@ -79,10 +89,17 @@ export function RoomApp({ boot }: { boot: Boot }) {
   switch (phase.kind) {
     case 'join':
       return <JoinScreen boot={boot} autoJoin={phase.auto} onJoined={joined} />;
+    case 'refused':
+      return (
+        <section class="screen" aria-labelledby="refused-heading">
+          <h1 id="refused-heading">{boot.refusal?.title}</h1>
+          <p class="notice">{boot.refusal?.message}</p>
+        </section>
+      );
     case 'in_room':
-      return <RoomPanel title={boot.title} credential={phase.credential} onEnded={ended} />;
+      return <RoomPanel title={title} credential={phase.credential} onEnded={ended} />;
     case 'ended':
-      return <EndedScreen title={boot.title} reason={phase.reason} rejoin={() => setPhase({ kind: 'join', auto: false })} />;
+      return <EndedScreen title={title} reason={phase.reason} rejoin={() => setPhase(firstPhase())} />;
   }
 }
 
