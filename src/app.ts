@@ -80,6 +80,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const store = await createStore(config, logger);
   const bus = await createBus(config, logger);
   logger.info(`${store.kind === 'sqlite' ? 'embedded' : 'cluster'}: ${store.describe()}, ${bus.describe()}`);
+  // Either half of cluster mode alone works on one node, and breaks on several: say so.
+  if (config.databaseUrl !== undefined && config.redisUrl === undefined) {
+    logger.warn('DATABASE_URL without REDIS_URL: events and request limits stay on this node; run one node only, or set REDIS_URL for several');
+  }
+  if (config.databaseUrl === undefined && config.redisUrl !== undefined) {
+    logger.warn('REDIS_URL without DATABASE_URL: the embedded SQLite database serves this process alone, so Redis carries its events to nobody; set DATABASE_URL for cluster mode');
+  }
 
   // Every state change runs through here: one transaction, numbered events, then the bus.
   const changes = createChangeRunner({ store, bus, clock });
@@ -149,7 +156,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await server.register(
     async function authenticatedApi(api: Api) {
       api.addHook('onRequest', authenticateRequests(teams));
-      await installTeamRateLimit(api, config);
+      await installTeamRateLimit(api, config, logger);
       await api.register(defaultSettingsRoutes, { services });
       await api.register(roomsRoutes, { services });
       await api.register(roomTokenRoutes, { services });

@@ -16,6 +16,8 @@ export interface Bus {
   subscribe(listener: EventListener): () => void;
   close(): Promise<void>;
   describe(): string;
+  /** Whether events reach the other nodes now (always, in-process); readiness reports it. */
+  reachable(): boolean;
 }
 
 /** The one place the bus is chosen: Redis when REDIS_URL is set, in-process otherwise. */

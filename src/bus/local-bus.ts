@@ -28,4 +28,8 @@ export class LocalBus implements Bus {
   describe(): string {
     return 'in-process bus';
   }
+
+  reachable(): boolean {
+    return true;
+  }
 }

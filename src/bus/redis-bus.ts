@@ -3,10 +3,25 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Bus, EventListener } from './bus.js';
 import { deliverToListeners } from './listeners.js';
+import { watchRedisConnection } from './redis-connection.js';
 import type { RoomEvent } from './events.js';
 
 /** The pub/sub channel every node publishes committed events on, under the configured prefix. */
 export const EVENTS_CHANNEL = (prefix: string): string => `${prefix}:events`;
+
+/** The longest a change waits for Redis to take its events; normally it answers within a millisecond. */
+const PUBLISH_TIMEOUT_MS = 500;
+
+/** A Redis URL without its password, for messages. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'REDIS_URL';
+  }
+}
 
 /** What travels on the channel: one change's events, in order, and the node that committed them. */
 interface BusMessage {
@@ -24,6 +39,8 @@ export class RedisBus implements Bus {
   private readonly listeners = new Set<EventListener>();
   private readonly nodeId = randomUUID();
   private readonly channel: string;
+  /** Whether the last publish failed: until one succeeds, changes do not wait for Redis. */
+  private failing = false;
 
   private constructor(
     private readonly publisher: Redis,
@@ -32,17 +49,25 @@ export class RedisBus implements Bus {
     private readonly logger: Logger,
   ) {
     this.channel = EVENTS_CHANNEL(prefix);
+    publisher.on('ready', () => (this.failing = false));
   }
 
   /** Connects both Redis connections (publishing, subscribed) and starts listening. */
   static async connect(url: string, prefix: string, logger: Logger): Promise<RedisBus> {
-    const options = { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true };
-    const publisher = new Redis(url, options);
-    const subscriber = new Redis(url, options);
-    for (const connection of [publisher, subscriber]) {
-      connection.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
+    // A publish never waits for Redis to come back: it fails at once while Redis is out of reach
+    // (no offline queue), and after PUBLISH_TIMEOUT_MS while Redis does not answer.
+    const publisher = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: PUBLISH_TIMEOUT_MS });
+    // The subscription is made again by ioredis on every reconnection.
+    const subscriber = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    watchRedisConnection(publisher, logger, 'publishing events');
+    watchRedisConnection(subscriber, logger, 'receiving events');
+    try {
+      await Promise.all([publisher.connect(), subscriber.connect()]);
+    } catch (error) {
+      publisher.disconnect();
+      subscriber.disconnect();
+      throw new Error(`REDIS_URL: cannot connect to Redis at ${redactedUrl(url)}: ${(error as Error).message}`, { cause: error });
     }
-    await Promise.all([publisher.connect(), subscriber.connect()]);
     const bus = new RedisBus(publisher, subscriber, prefix, logger);
     subscriber.on('message', (channel: string, text: string) => bus.receive(channel, text));
     await subscriber.subscribe(bus.channel);
@@ -53,13 +78,21 @@ export class RedisBus implements Bus {
     if (events.length === 0) return;
     this.deliver(events);
     const message: BusMessage = { node: this.nodeId, events: [...events] };
-    try {
-      await this.publisher.publish(this.channel, JSON.stringify(message));
-    } catch (error) {
-      // The change is committed and its webhooks are in the outbox; other nodes' streams notice
-      // the missing numbers at their next event and start over from a snapshot.
-      this.logger.error({ err: error, events: events.length }, 'could not publish events to redis');
-    }
+    const published = this.publisher.publish(this.channel, JSON.stringify(message)).then(
+      () => {
+        if (this.failing) this.logger.info('publishing events to redis again');
+        this.failing = false;
+      },
+      (error: unknown) => {
+        // The change is committed and its webhooks are in the outbox; other nodes' streams notice
+        // the missing numbers at their next event and start over from a snapshot.
+        if (!this.failing) this.logger.error({ err: error, events: events.length }, 'could not publish events to redis; other nodes catch up once it is back');
+        this.failing = true;
+      },
+    );
+    // Other nodes' streams have the events before the answer goes, while Redis takes them. While
+    // it does not, no change waits for it: the API goes on, and other nodes catch up.
+    if (!this.failing) await published;
   }
 
   subscribe(listener: EventListener): () => void {
@@ -74,6 +107,10 @@ export class RedisBus implements Bus {
 
   describe(): string {
     return `redis bus on ${this.channel}`;
+  }
+
+  reachable(): boolean {
+    return this.publisher.status === 'ready' && this.subscriber.status === 'ready' && !this.failing;
   }
 
   private receive(channel: string, text: string): void {

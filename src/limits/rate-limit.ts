@@ -1,5 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { watchRedisConnection } from '../bus/redis-connection.js';
 import type { Config } from '../config/config.js';
 import type { Api } from '../api/types.js';
 import { ApiError } from '../api/errors.js';
@@ -10,11 +12,18 @@ import { ApiError } from '../api/errors.js';
  * in Redis in cluster mode so every node counts against one limit: the one place that choice is
  * made for limits.
  */
-export async function installTeamRateLimit(api: Api, config: Config): Promise<void> {
+export async function installTeamRateLimit(api: Api, config: Config, logger: Logger): Promise<void> {
   if (config.rateLimitPerMinute === 0) return;
+  // A count that Redis cannot take at once (out of reach: no offline queue; not answering: the
+  // command's timeout) is skipped, so requests never wait for Redis to come back.
   const redis =
-    config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { connectTimeout: 500, maxRetriesPerRequest: 1, lazyConnect: false });
-  if (redis !== undefined) api.addHook('onClose', async () => void (await redis.quit()));
+    config.redisUrl === undefined
+      ? undefined
+      : new Redis(config.redisUrl, { connectTimeout: 500, commandTimeout: 200, maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: false });
+  if (redis !== undefined) {
+    watchRedisConnection(redis, logger, 'counting requests');
+    api.addHook('onClose', async () => void (await redis.quit()));
+  }
   await api.register(rateLimit, {
     max: config.rateLimitPerMinute,
     timeWindow: 60_000,

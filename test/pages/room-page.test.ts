@@ -82,7 +82,7 @@ describe('the room page', () => {
 
   it('leaves the server’s own routes alone', async () => {
     expect(await (await fetch(`${t.url}/healthz`)).json()).toEqual({ status: 'ok' });
-    expect(await (await fetch(`${t.url}/readyz`)).json()).toEqual({ status: 'ready' });
+    expect(await (await fetch(`${t.url}/readyz`)).json()).toEqual({ status: 'ready', bus: 'ok' });
     expect((await fetch(`${t.url}/docs`)).status).toBe(200);
     const api = await fetch(`${t.url}/api/v1/rooms`);
     expect(api.status).toBe(401);
