@@ -71,6 +71,8 @@ export interface Config {
     giveUpAfterMs: number;
     /** Webhooks a node sends to at once (each has one delivery in flight at most). */
     concurrency: number;
+    /** How long delivered and failed deliveries stay in the delivery log. */
+    retentionMs: number;
   };
 }
 
@@ -154,6 +156,12 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     throw new ConfigError('ROOMLINE_WEBHOOK_ADDRESSES', 'must be private (public addresses, loopback and private networks) or public (public addresses only)');
   }
 
+  const retryBaseMs = parseInteger('ROOMLINE_WEBHOOK_RETRY_BASE_MS', read('ROOMLINE_WEBHOOK_RETRY_BASE_MS') ?? '1000', 10, 3_600_000);
+  const retryMaxMs = parseInteger('ROOMLINE_WEBHOOK_RETRY_MAX_MS', read('ROOMLINE_WEBHOOK_RETRY_MAX_MS') ?? '3600000', 10, 86_400_000);
+  if (retryMaxMs < retryBaseMs) {
+    throw new ConfigError('ROOMLINE_WEBHOOK_RETRY_MAX_MS', `must not be below ROOMLINE_WEBHOOK_RETRY_BASE_MS (${retryBaseMs}), got ${retryMaxMs}`);
+  }
+
   return {
     port,
     host,
@@ -179,10 +187,11 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     webhookAddresses,
     webhooks: {
       timeoutMs: parseInteger('ROOMLINE_WEBHOOK_TIMEOUT_MS', read('ROOMLINE_WEBHOOK_TIMEOUT_MS') ?? '10000', 50, 120_000),
-      retryBaseMs: parseInteger('ROOMLINE_WEBHOOK_RETRY_BASE_MS', read('ROOMLINE_WEBHOOK_RETRY_BASE_MS') ?? '1000', 10, 3_600_000),
-      retryMaxMs: parseInteger('ROOMLINE_WEBHOOK_RETRY_MAX_MS', read('ROOMLINE_WEBHOOK_RETRY_MAX_MS') ?? '3600000', 10, 86_400_000),
+      retryBaseMs,
+      retryMaxMs,
       giveUpAfterMs: parseInteger('ROOMLINE_WEBHOOK_GIVE_UP_MS', read('ROOMLINE_WEBHOOK_GIVE_UP_MS') ?? '86400000', 100, 30 * 86_400_000),
       concurrency: parseInteger('ROOMLINE_WEBHOOK_CONCURRENCY', read('ROOMLINE_WEBHOOK_CONCURRENCY') ?? '64', 1, 10_000),
+      retentionMs: parseInteger('ROOMLINE_DELIVERY_RETENTION_DAYS', read('ROOMLINE_DELIVERY_RETENTION_DAYS') ?? '7', 1, 3650) * 86_400_000,
     },
   };
 }

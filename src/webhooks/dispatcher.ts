@@ -8,6 +8,7 @@ import {
   findDeliveryTarget,
   nextDueTime,
   pruneSettled,
+  releaseLeases,
   type AttemptOutcome,
   type DeliveryRow,
   type DeliveryTarget,
@@ -44,6 +45,10 @@ const TURN_MS = 50;
 
 /** With every sender busy, how often the dispatcher looks at who waits (to hand senders over). */
 const WAITING_LOOK_MS = 50;
+
+/** Settled deliveries pruned per transaction, and transactions per prune (once a minute). */
+const PRUNE_BATCH_SIZE = 1000;
+const PRUNE_BATCHES = 20;
 
 export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
   timeoutMs: 10_000,
@@ -268,7 +273,12 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     const now = clock.now();
     if (now - lastPrune < 60_000) return;
     lastPrune = now;
-    await store.transaction((trx) => pruneSettled(trx, now - options.retentionMs));
+    // In batches, each its own transaction, so a long log (a lowered retention, a busy week)
+    // never holds the writer in one long delete; what a minute's turn leaves, the next takes.
+    for (let batch = 0; batch < PRUNE_BATCHES; batch += 1) {
+      const pruned = await store.transaction((trx) => pruneSettled(trx, now - options.retentionMs, PRUNE_BATCH_SIZE));
+      if (pruned < PRUNE_BATCH_SIZE || stopped) return;
+    }
   }
 
   async function scheduleNextPump(): Promise<void> {
@@ -293,7 +303,16 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     start() {
       if (!stopped) return;
       stopped = false;
-      void pump();
+      // Embedded mode has one sender, this process: the leases of the one before it (stopped
+      // mid-attempt, or killed) guard nothing, and their webhooks go on at once. In cluster mode
+      // another node may hold them, and they run out by themselves.
+      const released = store.kind === 'sqlite' ? store.transaction((trx) => releaseLeases(trx)) : Promise.resolve(0);
+      void released.then(
+        (count) => {
+          if (count > 0) logger.info({ deliveries: count }, 'webhook deliveries left in flight by the last run go again');
+        },
+        (error: unknown) => logger.warn({ err: error }, 'could not release the last run’s webhook leases'),
+      ).finally(() => void pump());
     },
     wake(webhookIds) {
       // A webhook's sender here claims its next delivery as each one settles, and looks for

@@ -244,6 +244,13 @@ describe('phone participants: joined and left', () => {
     const other = await createPhoneRoom(t.api);
     await joined(other.id, [call('late')]);
     expect(await liveCallIds(t.api, other.id)).toEqual(['late']);
+
+    // And go with it: a deleted room takes no more joins, so they guard nothing.
+    const { db } = t.running.services.store;
+    const tombstones = () => db.selectFrom('call_tombstones').select('call_id').where('room_id', '=', room.id).execute();
+    expect(await tombstones()).toEqual([{ call_id: 'early' }]);
+    expect((await t.api.delete(`/api/v1/rooms/${room.id}`)).status).toBe(204);
+    expect(await tombstones()).toEqual([]);
   });
 });
 

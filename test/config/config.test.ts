@@ -59,6 +59,7 @@ describe('loadConfig', () => {
         ROOMLINE_SHUTDOWN_GRACE_SECONDS: '0',
         ROOMLINE_STREAM_HEARTBEAT_MS: '500',
         ROOMLINE_WEBHOOK_ADDRESSES: 'Public',
+        ROOMLINE_DELIVERY_RETENTION_DAYS: '30',
       },
       { PORT: '9090' },
     );
@@ -80,6 +81,7 @@ describe('loadConfig', () => {
       shutdownGraceSeconds: 0,
       streamHeartbeatMs: 500,
       webhookAddresses: 'public',
+      webhooks: { retentionMs: 30 * 86_400_000 },
     });
   });
 
@@ -121,6 +123,9 @@ describe('loadConfig', () => {
       [{ ROOMLINE_WEBHOOK_CONCURRENCY: '0' }, 'ROOMLINE_WEBHOOK_CONCURRENCY'],
       [{ ROOMLINE_WEBHOOK_ADDRESSES: 'all' }, 'ROOMLINE_WEBHOOK_ADDRESSES'],
       [{ ROOMLINE_WEBHOOK_ADDRESSES: 'public,private' }, 'ROOMLINE_WEBHOOK_ADDRESSES'],
+      // A ceiling below the first delay would make every retry wait longer than the ceiling says.
+      [{ ROOMLINE_WEBHOOK_RETRY_BASE_MS: '100000', ROOMLINE_WEBHOOK_RETRY_MAX_MS: '10' }, 'ROOMLINE_WEBHOOK_RETRY_MAX_MS'],
+      [{ ROOMLINE_DELIVERY_RETENTION_DAYS: '0' }, 'ROOMLINE_DELIVERY_RETENTION_DAYS'],
     ];
     for (const [env, variable] of cases) {
       const error = configError(env);

@@ -83,4 +83,37 @@ describe('webhook outbox across kill -9', () => {
       await second.stop();
     }
   });
+
+  it('sends a delivery that was in flight at the crash again as the server starts, not once its lease has run out', async () => {
+    const inFlight = tempDataDir();
+    const slowReceiver = new Receiver();
+    await slowReceiver.start();
+    // The receiver takes its time; the attempt may take up to two minutes, its lease longer.
+    slowReceiver.mode = { kind: 'slow', delayMs: 300_000 };
+    const key = `crash-test-${randomUUID()}`;
+    const env = { ROOMLINE_DATA_DIR: inFlight.dataDir, ROOMLINE_TEAM_ID: randomUUID(), ROOMLINE_DEVELOPER_KEY: key, ROOMLINE_WEBHOOK_TIMEOUT_MS: '120000' };
+    try {
+      const first = await startServeProcess(env);
+      const api = createClient(first.url, { kind: 'bearer', key });
+      expect((await api.post('/api/v1/webhooks', { endpoint: slowReceiver.url, events: ['participant_joined'] })).status).toBe(200);
+      const room = (await api.post('/api/v1/rooms', { telephony_enabled: true })).body;
+      expect((await api.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [{ call_id: 'in-flight', name: 'In flight' }])).status).toBe(200);
+      await waitFor(() => (slowReceiver.requests.length === 1 ? true : undefined), 10_000, 'the attempt to reach the receiver');
+      first.child.kill('SIGKILL');
+      await first.exited;
+
+      slowReceiver.mode = { kind: 'ok' };
+      const second = await startServeProcess(env);
+      try {
+        // Well within the lease the killed process took (the attempt's two minutes, and more).
+        await waitFor(() => (slowReceiver.accepted.length === 1 ? true : undefined), 30_000, 'the delivery to go again');
+        expect(slowReceiver.accepted[0]!.json.data.call_id).toBe('in-flight');
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await slowReceiver.stop();
+      inFlight.remove();
+    }
+  }, 60_000);
 });

@@ -139,6 +139,8 @@ export async function deleteRoom(db: Executor, roomId: string): Promise<void> {
   await db.deleteFrom('room_links').where('room_id', '=', roomId).execute();
   await db.deleteFrom('room_roles').where('room_id', '=', roomId).execute();
   await db.deleteFrom('room_tags').where('room_id', '=', roomId).execute();
+  // A tombstone only stops a late `joined` to the room, which its deletion now answers.
+  await db.deleteFrom('call_tombstones').where('room_id', '=', roomId).execute();
   await db.deleteFrom('rooms').where('id', '=', roomId).execute();
 }
 

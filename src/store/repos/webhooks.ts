@@ -313,13 +313,29 @@ export async function findDelivery(db: Executor, webhookId: string, deliveryId: 
 }
 
 /** Forgets settled deliveries older than `before` (the delivery log's retention). */
-export async function pruneSettled(db: Executor, before: number): Promise<number> {
+export async function pruneSettled(db: Executor, before: number, limit: number): Promise<number> {
   const result = await db
     .deleteFrom('webhook_deliveries')
-    // Written out as the settled index's own condition (008_delivery_indexes), not bound as
-    // values: a planner can only match a partial index to a condition it can read.
-    .where(sql<boolean>`status in ('delivered', 'failed')`)
-    .where('queued_at', '<', before)
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        // Written out as the settled index's own condition (008_delivery_indexes), not bound as
+        // values: a planner can only match a partial index to a condition it can read.
+        .where(sql<boolean>`status in ('delivered', 'failed')`)
+        .where('queued_at', '<', before)
+        .limit(limit),
+    )
     .executeTakeFirst();
   return Number(result.numDeletedRows);
+}
+
+/**
+ * Makes every lease on a pending delivery run out now. For embedded mode's start: this process
+ * is the only sender, so a lease left by the one before it (stopped mid-attempt, or killed)
+ * guards nothing, and waiting it out would hold its webhook's queue back for up to a timeout.
+ */
+export async function releaseLeases(db: Executor): Promise<number> {
+  const result = await db.updateTable('webhook_deliveries').set({ claimed_until: null }).where('status', '=', 'pending').where('claimed_until', 'is not', null).executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
