@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Bus, EventListener } from './bus.js';
 import { deliverToListeners } from './listeners.js';
 import { watchRedisConnection } from './redis-connection.js';
+import { withoutPassword } from '../config/config.js';
 import type { RoomEvent } from './events.js';
 
 /** The pub/sub channel every node publishes committed events on, under the configured prefix. */
@@ -11,17 +12,6 @@ export const EVENTS_CHANNEL = (prefix: string): string => `${prefix}:events`;
 
 /** The longest a change waits for Redis to take its events; normally it answers within a millisecond. */
 const PUBLISH_TIMEOUT_MS = 500;
-
-/** A Redis URL without its password, for messages. */
-export function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'REDIS_URL';
-  }
-}
 
 /** What travels on the channel: one change's events, in order, and the node that committed them. */
 interface BusMessage {
@@ -66,7 +56,7 @@ export class RedisBus implements Bus {
     } catch (error) {
       publisher.disconnect();
       subscriber.disconnect();
-      throw new Error(`REDIS_URL: cannot connect to Redis at ${redactedUrl(url)}: ${(error as Error).message}`, { cause: error });
+      throw new Error(`REDIS_URL: cannot connect to Redis at ${withoutPassword(url)}: ${(error as Error).message}`, { cause: error });
     }
     const bus = new RedisBus(publisher, subscriber, prefix, logger);
     subscriber.on('message', (channel: string, text: string) => bus.receive(channel, text));

@@ -45,7 +45,13 @@ export async function migrateToLatest(db: Kysely<Database>, through?: string): P
   const { error, results } = through === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(through);
   if (error !== undefined) {
     const failed = results?.find((result) => result.status === 'Error');
-    throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${String(error)}`, { cause: error });
+    if (failed !== undefined) throw new Error(`migration ${failed.migrationName} failed: ${String(error)}`, { cause: error });
+    // Kysely's words for a database a newer roomline migrated: a migration it ran is not in this list.
+    const newer = /previously executed migration (\S+) is missing/.exec(String(error))?.[1];
+    if (newer !== undefined) {
+      throw new Error(`the database was migrated by a newer roomline (it has migration ${newer}, which this version does not know): run that version or a later one`, { cause: error });
+    }
+    throw new Error(`the database could not be read to migrate it: ${String(error)}`, { cause: error });
   }
   return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
 }

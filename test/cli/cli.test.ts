@@ -1,3 +1,5 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, waitFor } from '../helpers/server.js';
 import { runCli, startServeProcess, tempDataDir, type ServeProcess } from '../helpers/process.js';
@@ -132,6 +134,34 @@ describe('roomline with a bad configuration', () => {
       await first.stop();
       busy.remove();
       fresh.remove();
+    }
+  });
+
+  it('says which setting to fix when the database or Redis cannot be reached, and when the data is a newer version’s', async () => {
+    const folder = tempDataDir();
+    // A port nothing listens on: the one a server just left.
+    const gone = await startServeProcess({ ROOMLINE_DATA_DIR: folder.dataDir });
+    const closedPort = new URL(gone.url).port;
+    await gone.stop();
+    try {
+      const database = await runCli(['serve'], { ROOMLINE_DATA_DIR: folder.dataDir, PORT: '0', DATABASE_URL: `postgres://roomline:secret-password@127.0.0.1:${closedPort}/roomline` });
+      expect(database.code).not.toBe(0);
+      expect(database.stderr).toMatch(/DATABASE_URL: cannot connect to PostgreSQL at postgres:\/\/roomline:\*\*\*@127\.0\.0\.1:\d+\/roomline/);
+      expect(database.stderr).not.toContain('secret-password');
+
+      const redis = await runCli(['serve'], { ROOMLINE_DATA_DIR: folder.dataDir, PORT: '0', REDIS_URL: `redis://127.0.0.1:${closedPort}` });
+      expect(redis.code).not.toBe(0);
+      expect(redis.stderr).toContain(`REDIS_URL: cannot connect to Redis at redis://127.0.0.1:${closedPort}`);
+
+      // A migration this version does not know: the data of a newer roomline.
+      const db = new Database(path.join(folder.dataDir, 'roomline.db'));
+      db.prepare('insert into kysely_migration (name, timestamp) values (?, ?)').run('999_from_the_future', new Date().toISOString());
+      db.close();
+      const newer = await runCli(['serve'], { ROOMLINE_DATA_DIR: folder.dataDir, PORT: '0' });
+      expect(newer.code).not.toBe(0);
+      expect(newer.stderr).toContain('the database was migrated by a newer roomline (it has migration 999_from_the_future');
+    } finally {
+      folder.remove();
     }
   });
 

@@ -6,7 +6,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { waitFor } from '../helpers/server.js';
+import { openSqliteStore, WAL_SIZE_LIMIT_BYTES } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 
 /** The embedded store's transactions: shared commits that keep each transaction whole and apart. */
@@ -25,6 +26,25 @@ describe('embedded store', () => {
 
   const teamRow = (id: string) => ({ id, name: id, developer_key: `key-${id}`, key_hash: `hash-${id}`, room_settings: '{}', created_at: 1, updated_at: 1 });
   const teamIds = async () => (await store.db.selectFrom('teams').select('id').execute()).map((row) => row.id).sort();
+
+  it('cuts the WAL file back once a burst that grew it has been copied into the database', async () => {
+    const wal = path.join(dataDir, 'roomline.db-wal');
+    // A burst of 24 MB in one transaction: the WAL holds all of it until it is checkpointed.
+    const megabyte = 'x'.repeat(1024 * 1024);
+    await store.transaction(async (trx) => {
+      for (let n = 0; n < 24; n += 1) await trx.insertInto('teams').values({ ...teamRow(`burst-${n}`), name: megabyte }).execute();
+    });
+    expect(fs.statSync(wal).size).toBeGreaterThan(WAL_SIZE_LIMIT_BYTES);
+    // Once the checkpointer has copied it back, the next write starts the WAL over, and cuts it.
+    await waitFor(
+      async () => {
+        await store.transaction((trx) => trx.updateTable('teams').set({ updated_at: Date.now() }).where('id', '=', 'burst-0').execute());
+        return fs.statSync(wal).size <= WAL_SIZE_LIMIT_BYTES ? true : undefined;
+      },
+      10_000,
+      'the WAL to be cut back',
+    );
+  });
 
   it('transactions started together commit together, yet each fails alone and leaves nothing behind', async () => {
     const ids = Array.from({ length: 30 }, (_, n) => `team-${String(n).padStart(2, '0')}`);

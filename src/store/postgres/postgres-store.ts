@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { withoutPassword } from '../../config/config.js';
 import type { Database } from '../schema.js';
 import type { Store, TransactionOptions } from '../store.js';
 import { createGroupCommit } from '../group-commit.js';
@@ -95,6 +96,10 @@ async function migrate(databaseUrl: string, connectTimeoutMs: number, logger: Lo
   // Wrapped as the others are, for its handling of a connection lost while in use; it names nothing.
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namedStatementPool(pool, () => false) }) });
   try {
+    // The first connection: one that fails says which setting to look at.
+    await pool.query('select 1').catch((error: unknown) => {
+      throw new Error(`DATABASE_URL: cannot connect to PostgreSQL at ${withoutPassword(databaseUrl)}: ${(error as Error).message}`, { cause: error });
+    });
     const applied = await migrateToLatest(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'store migrated');
   } finally {

@@ -13,6 +13,8 @@ import { withStatementCache } from './statement-cache.js';
 
 /** How often the WAL is copied back into the database file. */
 const CHECKPOINT_EVERY_MS = 200;
+/** The WAL file's size once it starts over (journal_size_limit): what a steady load needs, not what its largest burst did. */
+export const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
 
 export interface SqliteStoreOptions {
   /** Folder of the database file; ':memory:' keeps everything in memory (tests of the store alone). */
@@ -51,6 +53,9 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
   // Checkpoints run on their own thread; the writer's own limit (about 40 MB) is the backstop.
   const checkpointer = file === ':memory:' ? undefined : startCheckpointer(file, CHECKPOINT_EVERY_MS, (error) => logger.warn({ error }, 'WAL checkpoint failed'));
   if (checkpointer !== undefined) writer.pragma('wal_autocheckpoint = 10000');
+  // A burst can grow the WAL to the backstop; once it is copied back and starts over, the file
+  // is cut back to this, rather than keeping its largest size for good.
+  writer.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
 
   // SQLite's data version moves on the reading connection whenever another connection (the
   // writer, or another process on the same file) commits. With one connection there is no
