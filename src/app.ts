@@ -140,7 +140,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     return503OnClosing: true,
     frameworkErrors: answerFrameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>();
-  if (logger.isLevelEnabled('debug')) logRequests(server);
+  if (logger.isLevelEnabled('debug')) logRequests(server, logger.isLevelEnabled('trace'));
 
   installErrorHandling(server);
   installValidators(server);
@@ -195,8 +195,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   return { server, services };
 }
 
-/** One line per answered request, at debug: method, URL (its secrets cut, see logger.ts), status and time. */
-function logRequests(server: FastifyInstance): void {
+/**
+ * One line per answered request, at debug: method, URL (its secrets cut, see logger.ts), status
+ * and time; at trace, one more as each request arrives (before its body).
+ */
+function logRequests(server: FastifyInstance, arrivals: boolean): void {
+  if (arrivals) {
+    server.addHook('onRequest', async function logArrival(request) {
+      request.log.trace({ req: request }, 'incoming request');
+    });
+  }
   server.addHook('onResponse', async function logRequest(request, reply) {
     request.log.debug({ req: request, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
   });

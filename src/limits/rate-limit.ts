@@ -12,16 +12,22 @@ import { ApiError } from '../api/errors.js';
  * in Redis in cluster mode so every node counts against one limit: the one place that choice is
  * made for limits.
  */
+/** The longest a request waits for Redis to count it (normally well under a millisecond); past it, it is not counted. */
+const COUNT_TIMEOUT_MS = 250;
+
 export async function installTeamRateLimit(api: Api, config: Config, logger: Logger): Promise<void> {
   if (config.rateLimitPerMinute === 0) return;
-  // A count that Redis cannot take at once (out of reach: no offline queue; not answering: the
-  // command's timeout) is skipped, so requests never wait for Redis to come back.
+  // A count that Redis cannot take (out of reach: no offline queue; not answering: the command's
+  // timeout) is skipped, so requests never wait for Redis to come back.
   const redis =
     config.redisUrl === undefined
       ? undefined
-      : new Redis(config.redisUrl, { connectTimeout: 500, commandTimeout: 200, maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: false });
+      : new Redis(config.redisUrl, { connectTimeout: 1000, commandTimeout: COUNT_TIMEOUT_MS, maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
   if (redis !== undefined) {
     watchRedisConnection(redis, logger, 'counting requests');
+    // Connected before the API serves, so the first requests are counted too; the bus has just
+    // reached the same Redis. One that fails here retries by itself, and counts are skipped meanwhile.
+    await redis.connect().catch(() => undefined);
     api.addHook('onClose', async () => void (await redis.quit()));
   }
   await api.register(rateLimit, {

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackend, type BackendInstance } from '../helpers/backend.js';
-import { startServeProcess, tempDataDir, type ServeProcess } from '../helpers/process.js';
-import { createClient, waitFor, type ApiClient, type ApiResponse } from '../helpers/server.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import type { ServeProcess } from '../helpers/process.js';
+import { startProxiedNode, type ProxiedNode } from '../helpers/proxied-node.js';
+import { waitFor, type ApiClient, type ApiResponse } from '../helpers/server.js';
+import type { TcpProxy } from '../helpers/tcp-proxy.js';
 
 /**
  * PostgreSQL too slow, refusing connections, or gone silent. The node answers a 503 with
@@ -12,36 +11,17 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
  * database is.
  */
 describe('cluster: a database that is too slow or out of reach', () => {
-  const key = `cluster-key-${randomUUID()}`;
-  const data = tempDataDir();
-  let backend: BackendInstance;
-  let proxy: TcpProxy;
+  let started: ProxiedNode;
   let node: ServeProcess;
+  let proxy: TcpProxy;
   let api: ApiClient;
   let room: { id: string };
 
   beforeAll(async () => {
-    backend = await createBackend('cluster');
-    const database = new URL(backend.env.DATABASE_URL!);
-    proxy = await startTcpProxy({ host: database.hostname, port: Number(database.port || 5432) });
-    node = await startServeProcess({
-      ...(backend.env as Record<string, string>),
-      DATABASE_URL: proxy.via(backend.env.DATABASE_URL!),
-      ROOMLINE_POSTGRES_STATEMENT_TIMEOUT_MS: '1000',
-      ROOMLINE_POSTGRES_CONNECT_TIMEOUT_MS: '1000',
-      ROOMLINE_DATA_DIR: data.dataDir,
-      ROOMLINE_TEAM_ID: randomUUID(),
-      ROOMLINE_DEVELOPER_KEY: key,
-    });
-    api = createClient(node.url, { kind: 'bearer', key });
-    room = (await api.post('/api/v1/rooms', { telephony_enabled: true })).body;
+    started = await startProxiedNode('DATABASE_URL', { ROOMLINE_POSTGRES_STATEMENT_TIMEOUT_MS: '1000', ROOMLINE_POSTGRES_CONNECT_TIMEOUT_MS: '1000' });
+    ({ node, proxy, api, room } = started);
   });
-  afterAll(async () => {
-    await node?.stop();
-    await proxy?.close();
-    await backend?.dispose();
-    data.remove();
-  });
+  afterAll(async () => started?.stop());
 
   const live = async () => (await api.get(`/api/v1/rooms/${room.id}/live`)).body.live_participants;
   const join = (callId: string) => api.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [{ call_id: callId, name: callId }]);
@@ -58,7 +38,7 @@ describe('cluster: a database that is too slow or out of reach', () => {
 
   /** Runs `work` while another connection holds the room's row locked, as another node's change would. */
   async function whileRoomLocked(work: (admin: pg.Client) => Promise<void>): Promise<void> {
-    const admin = new pg.Client({ connectionString: backend.env.DATABASE_URL });
+    const admin = new pg.Client({ connectionString: started.serviceUrl });
     await admin.connect();
     try {
       await admin.query('begin');

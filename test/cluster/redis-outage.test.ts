@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterServices, createBackend, type BackendInstance } from '../helpers/backend.js';
-import { startServeProcess, tempDataDir, type ServeProcess } from '../helpers/process.js';
+import { clusterServices } from '../helpers/backend.js';
+import type { ServeProcess } from '../helpers/process.js';
+import { startProxiedNode, type ProxiedNode } from '../helpers/proxied-node.js';
 import { createClient, waitFor, type ApiClient } from '../helpers/server.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import type { TcpProxy } from '../helpers/tcp-proxy.js';
 
 /**
  * Redis carries events between nodes and counts request limits; it is not where changes are
@@ -13,36 +13,18 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
  * back to normal once Redis is. Needs TEST_DATABASE_URL and TEST_REDIS_URL (CI sets them).
  */
 describe.skipIf(clusterServices() === undefined)('cluster: Redis out of reach', () => {
-  const key = `cluster-key-${randomUUID()}`;
-  const data = tempDataDir();
-  let backend: BackendInstance;
-  let proxy: TcpProxy;
+  let started: ProxiedNode;
   let node: ServeProcess;
+  let proxy: TcpProxy;
   let api: ApiClient;
   let room: { id: string };
 
   beforeAll(async () => {
-    backend = await createBackend('cluster');
-    const redis = new URL(backend.env.REDIS_URL!);
-    proxy = await startTcpProxy({ host: redis.hostname, port: Number(redis.port || 6379) });
-    node = await startServeProcess({
-      ...(backend.env as Record<string, string>),
-      REDIS_URL: proxy.via(backend.env.REDIS_URL!),
-      // The request limit counts in Redis: on, as by default.
-      ROOMLINE_RATE_LIMIT: '100000',
-      ROOMLINE_DATA_DIR: data.dataDir,
-      ROOMLINE_TEAM_ID: randomUUID(),
-      ROOMLINE_DEVELOPER_KEY: key,
-    });
-    api = createClient(node.url, { kind: 'bearer', key });
-    room = (await api.post('/api/v1/rooms', { telephony_enabled: true })).body;
+    // The request limit counts in Redis: on, as by default.
+    started = await startProxiedNode('REDIS_URL', { ROOMLINE_RATE_LIMIT: '100000' });
+    ({ node, proxy, api, room } = started);
   });
-  afterAll(async () => {
-    await node?.stop();
-    await proxy?.close();
-    await backend?.dispose();
-    data.remove();
-  });
+  afterAll(async () => started?.stop());
 
   const readiness = async () => (await createClient(node.url, { kind: 'none' }).get('/readyz')).body;
   const live = async () => (await api.get(`/api/v1/rooms/${room.id}/live`)).body.live_participants;

@@ -53,7 +53,7 @@ describe('graceful shutdown', () => {
       ROOMLINE_TEAM_ID: TEAM_ID,
       ROOMLINE_DEVELOPER_KEY: KEY,
       ROOMLINE_SHUTDOWN_GRACE_SECONDS: '600',
-      LOG_LEVEL: 'debug',
+      LOG_LEVEL: 'trace',
     });
     try {
       const anonymous = createClient(server.url, { kind: 'none' });
@@ -85,7 +85,7 @@ describe('graceful shutdown', () => {
 
   it('keeps what the drained request wrote: it is there after a restart', async () => {
     const folder = tempDataDir();
-    const env = { ROOMLINE_DATA_DIR: folder.dataDir, ROOMLINE_TEAM_ID: TEAM_ID, ROOMLINE_DEVELOPER_KEY: KEY, LOG_LEVEL: 'debug' };
+    const env = { ROOMLINE_DATA_DIR: folder.dataDir, ROOMLINE_TEAM_ID: TEAM_ID, ROOMLINE_DEVELOPER_KEY: KEY, LOG_LEVEL: 'trace' };
     try {
       const first = await startServeProcess(env);
       const upload = slowPost(`${first.url}/api/v1/rooms`, JSON.stringify({ friendly_url: 'survives-the-restart' }), 'slow-upload-2');
