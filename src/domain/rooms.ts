@@ -3,6 +3,7 @@ import { ApiError, fieldError, notFound, validationError } from '../api/errors.j
 import { invalidAfter } from '../api/pagination.js';
 import { listTeamRoles, type RoleRow } from '../store/repos/roles.js';
 import { webhooksForTeam } from '../store/repos/webhooks.js';
+import { anonymiseParticipants } from '../store/repos/roster.js';
 import {
   deleteRoom,
   existingTeamTags,
@@ -72,7 +73,11 @@ export interface RoomListFilter {
   tags: string[];
 }
 
-/** What resource flags a delete asked for; roomline keeps no media, so they only guard live rooms. */
+/**
+ * What resource flags a delete asked for. roomline keeps no media or library, so
+ * `delete_resources` and `delete_library` only guard live rooms; `delete_history` also
+ * anonymises the room's participation records, as DS does.
+ */
 export interface DeleteOptions {
   delete_resources?: boolean;
   delete_history?: boolean;
@@ -231,6 +236,9 @@ export async function deleteRoomWithEvent(change: Change, room: RoomRow, options
   // Whoever is still in the room leaves with it, and its session ends: the records stay.
   await lockRosterRoom(change, room.id);
   await leaveEveryone(change, room, 'room_deleted', leftAt);
+  // DS: "anonymises PII for all archived participants of this room". The records stay, with
+  // their times, roles and devices, so usage and statistics are unchanged.
+  if (options.delete_history === true) await anonymiseParticipants(change.trx, room.id);
   await deleteRoom(change.trx, room.id);
   change.emit({ name: 'room_deleted', teamId: room.team_id, roomId: room.id, data: roomEventData(room) });
 }

@@ -311,6 +311,26 @@ describe('rooms', () => {
     expect((await t.api.delete(`/api/v1/rooms/${first.id}`, { delete_everything: true })).status).toBe(404);
   });
 
+  it('anonymises the participation records of a room deleted with delete_history, keeping their times and figures', async () => {
+    const kept = await createRoom(t.api, { telephony_enabled: true });
+    const forgotten = await createRoom(t.api, { telephony_enabled: true });
+    for (const room of [kept, forgotten]) {
+      await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [{ call_id: 'call-1', name: 'Ada Lovelace', caller_number: '+44 20 7946 0958', external_id: 'crm-7' }]);
+      await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/left`, ['call-1']);
+    }
+    const before = (await t.api.get(`/api/v1/participants?room_id=${forgotten.id}`)).body.data[0];
+    expect((await t.api.delete(`/api/v1/rooms/${kept.id}`)).status).toBe(204);
+    expect((await t.api.delete(`/api/v1/rooms/${forgotten.id}`, { delete_history: true })).status).toBe(204);
+
+    const after = (await t.api.get(`/api/v1/participants?room_id=${forgotten.id}`)).body.data[0];
+    expect(after).toMatchObject({ id: before.id, name: null, external_id: null, join_time: before.join_time, leave_time: before.leave_time, leave_reason: 'left' });
+    const detail = (await t.api.get(`/api/v1/participants/${before.id}`)).body;
+    expect(detail).toMatchObject({ participant_name: null, external_id: null, caller_number: null, call_id: null, participation_minutes: before.participation_minutes ?? 0 });
+    expect(JSON.stringify(detail)).not.toMatch(/Ada|Lovelace|7946|crm-7/);
+    // Without the flag, a deleted room's records keep who took part.
+    expect((await t.api.get(`/api/v1/participants?room_id=${kept.id}`)).body.data[0]).toMatchObject({ name: 'Ada Lovelace', external_id: 'crm-7' });
+  });
+
   it('refuses to delete the resources of a live room', async () => {
     const room = await createRoom(t.api, { telephony_enabled: true });
     const joined = await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [{ call_id: 'call-1', name: 'Caller' }]);

@@ -152,6 +152,11 @@ const markLeft = preparedList(VALUES, 2, (db, ids, leaveTime: number, reason: st
     .where('id', 'in', ids),
 );
 
+/** Forgets who the room's participants were: their names, external ids, phone numbers and call ids. */
+export async function anonymiseParticipants(db: Executor, roomId: string): Promise<void> {
+  await db.updateTable('participants').set({ name: null, external_id: null, caller_number: null, call_id: null }).where('room_id', '=', roomId).execute();
+}
+
 /** The latest leave of a session's participants; undefined while none has left. */
 export async function lastLeaveTime(db: Executor, sessionId: string): Promise<number | undefined> {
   const row = await db
