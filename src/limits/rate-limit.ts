@@ -14,6 +14,8 @@ import { ApiError } from '../api/errors.js';
  */
 /** The longest a request waits for Redis to count it (normally well under a millisecond); past it, it is not counted. */
 const COUNT_TIMEOUT_MS = 250;
+/** How often the count's Redis is asked whether it answers. */
+const PROBE_EVERY_MS = 1000;
 
 export async function installTeamRateLimit(api: Api, config: Config, logger: Logger): Promise<void> {
   if (config.rateLimitPerMinute === 0) return;
@@ -23,12 +25,26 @@ export async function installTeamRateLimit(api: Api, config: Config, logger: Log
     config.redisUrl === undefined
       ? undefined
       : new Redis(config.redisUrl, { connectTimeout: 1000, commandTimeout: COUNT_TIMEOUT_MS, maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
+  // While Redis does not answer (connected, but silent), each count would wait its whole
+  // timeout: a ping each second says whether to count at all, so only the requests of the first
+  // second of such an outage wait.
+  let counting = true;
   if (redis !== undefined) {
     watchRedisConnection(redis, logger, 'counting requests');
     // Connected before the API serves, so the first requests are counted too; the bus has just
     // reached the same Redis. One that fails here retries by itself, and counts are skipped meanwhile.
     await redis.connect().catch(() => undefined);
-    api.addHook('onClose', async () => void (await redis.quit()));
+    const probe = setInterval(() => {
+      redis.ping().then(
+        () => (counting = true),
+        () => (counting = false),
+      );
+    }, PROBE_EVERY_MS);
+    probe.unref();
+    api.addHook('onClose', async () => {
+      clearInterval(probe);
+      await redis.quit();
+    });
   }
   await api.register(rateLimit, {
     max: config.rateLimitPerMinute,
@@ -39,6 +55,7 @@ export async function installTeamRateLimit(api: Api, config: Config, logger: Log
     ...(redis === undefined ? {} : { redis, nameSpace: `${config.redisPrefix}:rate:` }),
     // A limits store that cannot be reached must not take the API down with it.
     skipOnError: true,
+    allowList: () => !counting,
     errorResponseBuilder: (_request, context) =>
       new ApiError('too_many_requests', `Too Many Attempts. Retry in ${Math.ceil(context.ttl / 1000)} seconds.`),
   });

@@ -40,6 +40,13 @@ describe.skipIf(clusterServices() === undefined)('cluster: Redis out of reach', 
     expect(await live()).toBe(5);
     expect(await readiness()).toEqual({ status: 'ready', bus: 'unreachable' });
 
+    // Once a probe has found it silent, requests are not counted at all, rather than each waiting for Redis.
+    const pings = () => proxy.heardWhileSilent().match(/ping/gi)?.length ?? 0;
+    await waitFor(() => (pings() >= 2 ? true : undefined), 10_000, 'the count’s second probe of a silent Redis');
+    const heardBefore = proxy.heardWhileSilent().length;
+    for (let i = 0; i < 5; i += 1) expect((await api.get('/api/v1/rooms')).status).toBe(200);
+    expect(proxy.heardWhileSilent().slice(heardBefore)).not.toContain(':rate:');
+
     // Refusing: connections closed and refused.
     await proxy.refuse();
     for (let i = 0; i < 5; i += 1) {

@@ -17,6 +17,8 @@ export interface TcpProxy {
    * left to go silent.
    */
   silence(options?: { closeOpen?: boolean }): void;
+  /** What clients sent while the proxy was silent (and forwarded nothing), as text: the commands a silent service was asked. */
+  heardWhileSilent(): string;
   /** Forwards again. Connections that went silent are closed: what they carried is lost. */
   restore(): Promise<void>;
   close(): Promise<void>;
@@ -25,10 +27,12 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let silent = false;
+  let heard = '';
   const server = net.createServer(function accept(client) {
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
     client.on('error', () => client.destroy());
+    client.on('data', (chunk) => void (silent && (heard += chunk.toString('latin1'))));
     if (silent) return;
     const upstream = net.connect(target.port, target.host);
     sockets.add(upstream);
@@ -69,6 +73,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       if (options.closeOpen === true) closeAll();
       silent = true;
     },
+    heardWhileSilent: () => heard,
     async restore() {
       silent = false;
       closeAll();
