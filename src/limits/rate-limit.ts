@@ -6,17 +6,17 @@ import type { Config } from '../config/config.js';
 import type { Api } from '../api/types.js';
 import { ApiError } from '../api/errors.js';
 
+/** The longest a request waits for Redis to count it (normally well under a millisecond); past it, it is not counted. */
+const COUNT_TIMEOUT_MS = 250;
+/** How often the count's Redis is asked whether it answers. */
+const PROBE_EVERY_MS = 1000;
+
 /**
  * Per-team request limits on /api/v1, DS-like: ROOMLINE_RATE_LIMIT requests a minute per team
  * (0 turns them off), then 429 with `Retry-After`. Counted in this process in embedded mode, and
  * in Redis in cluster mode so every node counts against one limit: the one place that choice is
  * made for limits.
  */
-/** The longest a request waits for Redis to count it (normally well under a millisecond); past it, it is not counted. */
-const COUNT_TIMEOUT_MS = 250;
-/** How often the count's Redis is asked whether it answers. */
-const PROBE_EVERY_MS = 1000;
-
 export async function installTeamRateLimit(api: Api, config: Config, logger: Logger): Promise<void> {
   if (config.rateLimitPerMinute === 0) return;
   // A count that Redis cannot take (out of reach: no offline queue; not answering: the command's
