@@ -54,6 +54,24 @@ describe('the participants panel', () => {
     expect(await tab.locator('[aria-live="polite"]').innerText()).toBe('Ann left');
   });
 
+  it('isolates a name’s direction marks, asks for no favicon, and moves the focus to the screen that follows Leave', async () => {
+    const room = await createPhoneRoom(t.api);
+    const tab = await pages.open();
+    const asked: string[] = [];
+    tab.on('request', (request) => asked.push(new URL(request.url()).pathname));
+    await tab.goto(`${t.url}/${room.friendly_url}`);
+    await tab.getByLabel('Your name').fill('Eve \u202Etxet');
+    await tab.getByRole('button', { name: 'Join the room' }).click();
+    await ownRow(tab).waitFor();
+    // The name in a <bdi> of its own: a right-to-left override in it reorders nothing after it.
+    expect(await ownRow(tab).locator('.name > bdi').innerText()).toBe('Eve \u202Etxet');
+    expect(asked).not.toContain('/favicon.ico');
+
+    await tab.getByRole('button', { name: 'Leave' }).click();
+    await tab.getByText('You left the room.').waitFor();
+    expect(await tab.evaluate(() => document.activeElement?.id)).toBe('ended-heading');
+  });
+
   it('takes a bridge’s batch of 1000 callers in bursts: every row shows, announced as a count rather than a thousand names', async () => {
     const room = await createPhoneRoom(t.api);
     const tab = await joinRoom(`/${room.friendly_url}`, 'Host');
