@@ -3,7 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClient, waitFor } from '../helpers/server.js';
-import { startServeProcess, tempDataDir } from '../helpers/process.js';
+import { startServeProcess, tempDataDir, type ServeProcess } from '../helpers/process.js';
 
 const TEAM_ID = '3e9b0c1d-2a4f-4b6c-8d0e-1f2a3b4c5d6e';
 const KEY = 'shutdown-key-0123456789';
@@ -86,8 +86,10 @@ describe('graceful shutdown', () => {
   it('keeps what the drained request wrote: it is there after a restart', async () => {
     const folder = tempDataDir();
     const env = { ROOMLINE_DATA_DIR: folder.dataDir, ROOMLINE_TEAM_ID: TEAM_ID, ROOMLINE_DEVELOPER_KEY: KEY, LOG_LEVEL: 'trace' };
+    let running: ServeProcess | undefined;
     try {
       const first = await startServeProcess(env);
+      running = first;
       const upload = slowPost(`${first.url}/api/v1/rooms`, JSON.stringify({ friendly_url: 'survives-the-restart' }), 'slow-upload-2');
       await waitFor(() => (first.output().includes('"reqId":"slow-upload-2"') ? true : undefined), 10_000, 'the request to arrive');
       first.child.kill('SIGINT');
@@ -104,6 +106,8 @@ describe('graceful shutdown', () => {
         expect(await second.stop('SIGINT')).toEqual({ code: 0, signal: null });
       }
     } finally {
+      // A failed step leaves no server behind (one that stopped as it should is stopped already).
+      await running?.stop('SIGKILL');
       folder.remove();
     }
   });
