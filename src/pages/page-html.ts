@@ -80,6 +80,7 @@ export function roomPageHtml(boot: PageBoot, assets: PageAssets): string {
     boot.title,
     assets,
     `<main id="room" ${attributes}><h1>${escapeHtml(boot.title)}</h1><p class="notice" role="status">Loading the room…</p>
+<p class="notice delayed" role="alert">The room has not loaded. Reload the page; if it is embedded in another site, that site must let it run its script (an iframe's <code>sandbox</code> needs <code>allow-scripts allow-same-origin</code>).</p>
 <noscript><p class="notice">This page needs JavaScript to show who is in the room.</p></noscript></main>`,
   );
 }

@@ -25,7 +25,8 @@ describe('a room page framed by another site', () => {
     embedder = http.createServer((request, response) => {
       const room = new URL(request.url ?? '/', 'http://localhost').searchParams.get('room') ?? '';
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      response.end(`<!doctype html><title>Our product</title><iframe title="Room" src="${t.url}/${encodeURIComponent(room)}" width="480" height="800"></iframe>`);
+      const sandbox = request.url?.includes('sandboxed') === true ? ' sandbox="allow-scripts"' : '';
+      response.end(`<!doctype html><title>Our product</title><iframe title="Room"${sandbox} src="${t.url}/${encodeURIComponent(room)}" width="480" height="800"></iframe>`);
     });
     await new Promise<void>((resolve) => embedder.listen(0, '127.0.0.1', resolve));
     embedderUrl = `http://localhost:${(embedder.address() as AddressInfo).port}`;
@@ -48,6 +49,16 @@ describe('a room page framed by another site', () => {
     await ownRow(frame).waitFor();
     expect(await participantList(frame).getByRole('listitem').count()).toBe(1);
     expect(errors).toEqual([]);
+    await tab.close();
+  });
+
+  it('says what to do when a sandboxed frame cannot run the page’s script, instead of loading for ever', async () => {
+    const room = await createRoom(t.api);
+    const tab = await browser.newPage();
+    await tab.goto(`${embedderUrl}/?sandboxed&room=${room.friendly_url}`);
+    const frame = tab.frameLocator('iframe[title="Room"]');
+    await frame.getByText('Loading the room…').waitFor();
+    await frame.getByText('The room has not loaded.', { exact: false }).waitFor({ state: 'visible', timeout: 15_000 });
     await tab.close();
   });
 });
