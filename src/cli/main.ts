@@ -2,11 +2,15 @@ import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config, type Environment } from '../config/config.js';
 import { createLogger } from '../logger.js';
 import type { RunningServer } from '../server.js';
-import { createStore } from '../store/store.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createStore, isPostgresLocation, openStoreAt, type Store } from '../store/store.js';
+import { copyStore, refuseUnknownTables } from '../store/copy.js';
+import { withoutPassword } from '../config/config.js';
 import { createTeamService, type TeamService } from '../domain/teams.js';
 import { isoTime, systemClock } from '../domain/clock.js';
 
-/** `roomline serve | team create | team list | team rotate-key`. */
+/** `roomline serve | team create | team list | team rotate-key | copy`. */
 function buildCli(): Command {
   const program = new Command('roomline')
     .description('Self-hosted room, live-roster and telephony control plane (Digital Samba REST API v1)')
@@ -74,7 +78,56 @@ function buildCli(): Command {
       });
     });
 
+  program
+    .command('copy')
+    .description('copy every room, roster, session and webhook into a new, empty database or folder: to move to cluster mode, or back, or to keep a backup')
+    .requiredOption('--to <where>', 'a postgres:// URL, or a data folder (created if missing)')
+    .option('--from <where>', 'a postgres:// URL or a data folder (default: this configuration\'s own, DATABASE_URL or ROOMLINE_DATA_DIR)')
+    .option('--json', 'print {"from","to","rows","tables","seconds"}')
+    .action(async function copy(flags: { to: string; from?: string; json?: boolean }) {
+      const config = configFrom({});
+      const from = storeLocation(flags.from ?? config.databaseUrl ?? config.dataDir);
+      const to = storeLocation(flags.to);
+      if (from === to) fail('--from and --to name the same store');
+      if (!isPostgresLocation(from) && !fs.existsSync(path.join(from, 'roomline.db'))) fail(`no roomline database in ${from} (its roomline.db)`);
+      const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
+      const started = performance.now();
+      const report = await withStore(await openStoreAt(from, config, logger), async (source) => {
+        // Before the target is opened (and, if new, created): a source it cannot copy leaves no trace.
+        await refuseUnknownTables(source);
+        return withStore(await openStoreAt(to, config, logger), async (target) =>
+          copyStore(source, target, (table, rows) => {
+            if (!flags.json) console.error(`${table}: ${rows} row${rows === 1 ? '' : 's'}`);
+          }),
+        );
+      });
+      const seconds = Math.round((performance.now() - started) / 100) / 10;
+      const names = { from: describeLocation(from), to: describeLocation(to) };
+      if (flags.json) {
+        console.log(JSON.stringify({ ...names, rows: report.rows, tables: Object.fromEntries(report.tables.map((t) => [t.table, t.rows])), seconds }));
+      } else {
+        console.log(`copied ${report.rows} rows from ${names.from} to ${names.to} in ${seconds} s`);
+      }
+    });
+
   return program;
+}
+
+/** A data folder as an absolute path (so two spellings of one folder compare equal); a URL as it is. */
+function storeLocation(where: string): string {
+  return isPostgresLocation(where) ? where : path.resolve(where);
+}
+
+function describeLocation(location: string): string {
+  return isPostgresLocation(location) ? withoutPassword(location) : location;
+}
+
+async function withStore<T>(store: Store, work: (store: Store) => Promise<T>): Promise<T> {
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
 }
 
 /**
@@ -119,12 +172,7 @@ async function withTeams(work: (teams: TeamService) => Promise<void>): Promise<v
   const config = configFrom({});
   // Team commands write to the same store as the server; their log goes to stderr so --json stays clean.
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
-  const store = await createStore(config, logger);
-  try {
-    await work(createTeamService({ store, clock: systemClock }));
-  } finally {
-    await store.close();
-  }
+  await withStore(await createStore(config, logger), (store) => work(createTeamService({ store, clock: systemClock })));
 }
 
 function fail(message: string): never {

@@ -33,6 +33,11 @@ export interface Store {
    */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
+   * Runs `work` in a read-only transaction that sees one commit throughout, however long it
+   * takes and whatever is committed meanwhile (`roomline copy` reads a serving store with it).
+   */
+  snapshot<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /**
    * Records a webhook delivery's attempt; when it settled (delivered, or given up), moves its
    * webhook's head on and leases the webhook's next delivery if that is due, answering it with
    * its target. One transaction (repos/webhooks.ts); in cluster mode one statement, as every
@@ -59,12 +64,25 @@ export interface Store {
 }
 
 /** The one place the backend is chosen: PostgreSQL when DATABASE_URL is set, SQLite otherwise. */
-export async function createStore(config: Config, logger: Logger): Promise<Store> {
-  if (config.databaseUrl !== undefined) {
+export function createStore(config: Config, logger: Logger): Promise<Store> {
+  return openStoreAt(config.databaseUrl ?? config.dataDir, config, logger);
+}
+
+/** Whether a store's location names a PostgreSQL database (otherwise it is a data folder). */
+export function isPostgresLocation(location: string): boolean {
+  return /^postgres(ql)?:\/\//.test(location);
+}
+
+/**
+ * Opens the store at `location`: a postgres:// URL, or the folder of an embedded SQLite file,
+ * with the rest of `config`'s settings for that backend. `roomline copy` opens two this way.
+ */
+export async function openStoreAt(location: string, config: Config, logger: Logger): Promise<Store> {
+  if (isPostgresLocation(location)) {
     const { openPostgresStore } = await import('./postgres/postgres-store.js');
     return openPostgresStore(
       {
-        databaseUrl: config.databaseUrl,
+        databaseUrl: location,
         preparedStatements: config.postgresPreparedStatements,
         statementTimeoutMs: config.postgresStatementTimeoutMs,
         connectTimeoutMs: config.postgresConnectTimeoutMs,
@@ -72,5 +90,5 @@ export async function createStore(config: Config, logger: Logger): Promise<Store
       logger,
     );
   }
-  return openSqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous }, logger);
+  return openSqliteStore({ dataDir: location, synchronous: config.sqliteSynchronous }, logger);
 }

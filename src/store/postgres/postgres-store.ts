@@ -69,6 +69,7 @@ export async function openPostgresStore(options: PostgresStoreOptions, logger: L
     kind: 'postgres',
     db,
     transaction,
+    snapshot: (work) => db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(work),
     settleDelivery: settleDeliveriesTogether(db, { transaction }),
     // PostgreSQL has no cheap, exact "nothing was committed since" number for a reader.
     dataVersion: () => undefined,

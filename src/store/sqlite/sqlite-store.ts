@@ -72,6 +72,9 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
     kind: 'sqlite',
     db: readDb,
     transaction,
+    // A read transaction on the reading connection: WAL keeps its view of the file as it was
+    // when it began, while the writer goes on committing.
+    snapshot: (work) => readDb.transaction().execute(work),
     // Each statement is a call into SQLite: the settle's transaction costs no round trips.
     settleDelivery: (attempt) => settleInTransaction({ transaction }, attempt),
     dataVersion: () => (dataVersion === undefined ? undefined : (dataVersion.get() as number)),
