@@ -24,7 +24,7 @@ import { createOutboxHook } from './webhooks/outbox.js';
 import { createDispatcher, DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions } from './webhooks/dispatcher.js';
 import { createWebhookService } from './webhooks/webhook-service.js';
 import { createAddressPolicy } from './webhooks/addresses.js';
-import { answerFrameworkError, installErrorHandling } from './api/errors.js';
+import { answerClientError, answerFrameworkError, installErrorHandling } from './api/errors.js';
 import { installValidators, refuseUnstorableText } from './api/validation.js';
 import { installBodyParsing } from './api/body-parsing.js';
 import { authenticateRequests } from './api/auth.js';
@@ -139,6 +139,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
     return503OnClosing: true,
     frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
   if (logger.isLevelEnabled('debug')) logRequests(server, logger.isLevelEnabled('trace'));
 

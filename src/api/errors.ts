@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { Type, type Static } from 'typebox';
@@ -13,11 +15,13 @@ export const ERROR_CATALOGUE = {
   forbidden: { status: 403, message: 'This action is unauthorized.' },
   not_found: { status: 404, message: 'Not Found' },
   method_not_allowed: { status: 405, message: 'The method is not allowed for this resource.' },
+  request_timeout: { status: 408, message: 'The request did not arrive in time.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'The request body must be JSON (Content-Type: application/json).' },
   validation_failed: { status: 422, message: 'The given data was invalid.' },
   unprocessable: { status: 422, message: 'The request cannot be processed.' },
   too_many_requests: { status: 429, message: 'Too Many Attempts.' },
+  headers_too_large: { status: 431, message: 'The request headers are too large.' },
   internal: { status: 500, message: 'Server Error' },
   not_supported: { status: 501, message: 'Not supported by roomline.' },
   unavailable: { status: 503, message: 'Service Unavailable' },
@@ -82,7 +86,12 @@ function bodyFor(error: ApiError): ErrorBody {
   return body;
 }
 
+/** The last request of a connection answered with an error before its body had come (answerClientError). */
+const answeredBeforeBody = new WeakMap<Socket, FastifyRequest['raw']>();
+
 export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
+  const request = reply.request.raw;
+  if (!request.complete) answeredBeforeBody.set(request.socket, request);
   // An outage is brief or it is not: a client that retries waits a few seconds first.
   if (error.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   return reply.code(error.status).type('application/json; charset=utf-8').send(bodyFor(error));
@@ -261,6 +270,28 @@ function article(type: string): string {
  */
 export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
   return sendError(reply, toApiError(error));
+}
+
+/**
+ * What node:http finds wrong with a connection's bytes before any request exists: a request
+ * not wholly received in time (408), headers too large (431), bytes that are not HTTP (400).
+ * Given to Fastify as `clientErrorHandler`, so they get the catalogue's answer too. Nothing is
+ * written where the request has had its answer already: one refused as it arrived (a 401 before
+ * its body came) whose body then never came would otherwise get a second answer, which a client
+ * reads as the answer to its next request. The connection closes either way.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ErrorCode = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request';
+  const refused = answeredBeforeBody.get(socket);
+  // node:http keeps the connection's current response here, and checks it the same way.
+  const answering = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage;
+  if (socket.writable && answering?.headersSent !== true && (refused === undefined || refused.complete)) {
+    const { status, message } = ERROR_CATALOGUE[code];
+    const body = JSON.stringify({ message });
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }
 
 /** Installs the one error handler and the 404 handler. */

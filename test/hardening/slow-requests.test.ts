@@ -47,7 +47,28 @@ describe('requests sent too slowly', () => {
     for (const head of heads) {
       const { answer } = await drip(head);
       expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ message: 'The request did not arrive in time.' });
     }
+  });
+
+  it('answers a request refused as it arrives once: no 408 follows its 401 while its body drips in', async () => {
+    const { answer } = await drip('POST /api/v1/rooms HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+    // One answer for one request: a second would be read as the answer to the client's next.
+    expect(answer.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+  });
+
+  it('answers headers too large with the catalogue\'s 431', async () => {
+    const { hostname, port } = new URL(t.url);
+    const answer = await new Promise<string>((resolve) => {
+      const socket = net.connect(Number(port), hostname, () => socket.write(`GET /api/v1/rooms HTTP/1.1\r\nHost: x\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`));
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+      socket.on('error', () => {});
+      socket.on('close', () => resolve(received));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ message: 'The request headers are too large.' });
   });
 
   it('leaves a stream open past the limit: its request was whole when it began', async () => {
