@@ -46,6 +46,9 @@ import { webhooksRoutes } from './api/webhooks.js';
 import { openApiRoutes } from './api/openapi.js';
 import { roomTokenRoutes } from './api/room-token.js';
 import { roomPageRoutes } from './pages/room-page.js';
+import { NO_METRICS } from './metrics/metrics.js';
+import type { MetricsServer, PrometheusMetrics } from './metrics/prometheus.js';
+import { packageVersion } from './version.js';
 import type { Services } from './services.js';
 import type { Api } from './api/types.js';
 
@@ -88,6 +91,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     logger.warn('REDIS_URL without DATABASE_URL: the embedded SQLite database serves this process alone, so Redis carries its events to nobody; set DATABASE_URL for cluster mode');
   }
 
+  // Prometheus metrics, when ROOMLINE_METRICS_PORT asks for them: counted as the work goes, and
+  // served on a port of their own once the app is ready (below).
+  const metrics = config.metricsPort === undefined ? undefined : (await import('./metrics/prometheus.js')).createPrometheusMetrics();
+
   // Every state change runs through here: one transaction, numbered events, then the bus.
   const changes = createChangeRunner({ store, bus, clock });
 
@@ -98,7 +105,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const deliveryClock = systemClock;
   // Where webhooks may be sent: checked when one is defined, and again at each connection.
   const webhookAddresses = createAddressPolicy(config.webhookAddresses);
-  const dispatcher = createDispatcher({ store, clock: deliveryClock, logger, addresses: webhookAddresses }, { ...DEFAULT_DISPATCHER_OPTIONS, ...config.webhooks, ...options.webhookDispatch });
+  const dispatcher = createDispatcher({ store, clock: deliveryClock, logger, addresses: webhookAddresses, metrics: metrics ?? NO_METRICS }, { ...DEFAULT_DISPATCHER_OPTIONS, ...config.webhooks, ...options.webhookDispatch });
   changes.addCommitHook(createOutboxHook({ deliveryClock, afterEnqueued: (webhookIds) => dispatcher.wake(webhookIds) }));
   // Session history keeps naming a room after it is deleted.
   changes.addCommitHook(createRoomHistoryHook());
@@ -142,6 +149,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
   if (logger.isLevelEnabled('debug')) logRequests(server, logger.isLevelEnabled('trace'));
+  if (metrics !== undefined) countRequests(server, metrics);
 
   installErrorHandling(server);
   installValidators(server);
@@ -178,6 +186,19 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // The room page (`/{friendly_url or id}`), its client and its own API: public, so registered last.
   await server.register(roomPageRoutes, { services });
 
+  if (metrics !== undefined) {
+    metrics.readFrom({ store, bus, feed: services.feed, clock: deliveryClock, mode: store.kind === 'sqlite' ? 'embedded' : 'cluster', version: packageVersion() }, logger);
+    let metricsServer: MetricsServer | undefined;
+    server.addHook('onReady', async function startMetrics() {
+      metricsServer = await metrics.serve(config.host, config.metricsPort!, logger);
+      // Not `url`: that field names the API's address in the start-up log, which scripts read.
+      logger.info({ metricsUrl: metricsServer.url }, 'metrics are served');
+    });
+    server.addHook('onClose', async function stopMetrics() {
+      await metricsServer?.close();
+    });
+  }
+
   server.addHook('onReady', async function startDispatcher() {
     dispatcher.start();
   });
@@ -194,6 +215,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   return { server, services };
+}
+
+/** Each answered request in the metrics, by its route's pattern (a request no route took counts as "(none)"). */
+function countRequests(server: FastifyInstance, metrics: PrometheusMetrics): void {
+  server.addHook('onResponse', async function countRequest(request, reply) {
+    metrics.request(request.method, request.routeOptions.url ?? '(none)', reply.statusCode, reply.elapsedTime / 1000);
+  });
 }
 
 /**

@@ -1,8 +1,8 @@
-import fs from 'node:fs';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyPlugin from 'fastify-plugin';
 import { Type } from 'typebox';
+import { packageVersion } from '../version.js';
 import { errorResponses } from './errors.js';
 import { NOT_SUPPORTED_TAG } from './unsupported.js';
 import type { Api, RouteOptions } from './types.js';
@@ -36,12 +36,6 @@ const DESCRIPTION = [
 /** Routes outside the DS API (room pages) need no credentials. */
 function isAuthenticated(url: string): boolean {
   return url === '/api/v1' || url.startsWith('/api/v1/');
-}
-
-function packageVersion(): string {
-  // The same relative path from src/api/ (tests) and dist/api/ (the built package).
-  const manifest = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return manifest.version;
 }
 
 /**

@@ -52,6 +52,11 @@ export interface Config {
   maxStreamsPerTeam: number;
   /** Requests a minute each team may make on /api/v1; 0 means no limit. */
   rateLimitPerMinute: number;
+  /**
+   * Where Prometheus metrics are served (GET /metrics on HOST at this port), apart from the API
+   * so that only the monitoring network reaches them; undefined serves none. 0 takes any free port.
+   */
+  metricsPort: number | undefined;
   /** How long a web participant whose page lost its connection stays in the room (a reload within it keeps the same participant). */
   presenceGraceMs: number;
   /**
@@ -104,6 +109,10 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
   const port = parseInteger('PORT', read('PORT') ?? '3000', 0, 65535);
   const host = parseHost(read('HOST') ?? '127.0.0.1');
   const dataDir = path.resolve(read('ROOMLINE_DATA_DIR') ?? './data');
+  const metricsPort = read('ROOMLINE_METRICS_PORT');
+  if (metricsPort !== undefined && metricsPort !== '0' && metricsPort === String(port)) {
+    throw new ConfigError('ROOMLINE_METRICS_PORT', `must differ from PORT (${port}): metrics are served apart from the API`);
+  }
 
   const databaseUrl = read('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -183,6 +192,7 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     frameAncestors: parseFrameAncestors(read('ROOMLINE_FRAME_ANCESTORS') ?? '*'),
     maxStreamsPerTeam: parseInteger('ROOMLINE_MAX_STREAMS_PER_TEAM', read('ROOMLINE_MAX_STREAMS_PER_TEAM') ?? '1000', 1, 1_000_000),
     rateLimitPerMinute: parseInteger('ROOMLINE_RATE_LIMIT', read('ROOMLINE_RATE_LIMIT') ?? '1000', 0, 10_000_000),
+    metricsPort: metricsPort === undefined ? undefined : parseInteger('ROOMLINE_METRICS_PORT', metricsPort, 0, 65535),
     presenceGraceMs: parseInteger('ROOMLINE_PRESENCE_GRACE_MS', read('ROOMLINE_PRESENCE_GRACE_MS') ?? '5000', 1000, 600_000),
     webhookAddresses,
     webhooks: {

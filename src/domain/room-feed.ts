@@ -27,6 +27,8 @@ export interface RoomFeed {
   watch(roomId: string, watcher: RoomWatcher, lastEventId?: number): Promise<() => void>;
   /** How many watchers the room has now. */
   watcherCount(roomId: string): number;
+  /** The rooms watched on this node, and their watchers (event streams and panels) in all. */
+  watching(): { rooms: number; watchers: number };
   close(): void;
 }
 
@@ -92,6 +94,17 @@ export function createRoomFeed(deps: CoreDeps, options: Partial<RoomFeedOptions>
       return stop;
     },
     watcherCount: (roomId) => channels.get(roomId)?.watcherCount() ?? 0,
+    watching() {
+      let rooms = 0;
+      let watchers = 0;
+      for (const channel of channels.values()) {
+        const count = channel.watcherCount();
+        // A room kept for resuming after its last watcher left is not watched.
+        if (count > 0) rooms += 1;
+        watchers += count;
+      }
+      return { rooms, watchers };
+    },
     close() {
       clearInterval(catchUpTimer);
       unsubscribe();

@@ -16,6 +16,7 @@ import {
 } from '../store/repos/webhooks.js';
 import { signatureHeader } from './signature.js';
 import { AddressNotAllowedError, literalAddress, type AddressPolicy, type RefusedAddressKind } from './addresses.js';
+import { NO_METRICS, type Metrics } from '../metrics/metrics.js';
 
 export interface DispatcherOptions {
   /** How long one attempt may take before it counts as failed. */
@@ -72,8 +73,8 @@ export interface Dispatcher {
   stop(): Promise<void>;
 }
 
-export function createDispatcher(deps: { store: Store; clock: Clock; logger: Logger; addresses: AddressPolicy }, options: DispatcherOptions): Dispatcher {
-  const { store, clock, addresses } = deps;
+export function createDispatcher(deps: { store: Store; clock: Clock; logger: Logger; addresses: AddressPolicy; metrics?: Metrics }, options: DispatcherOptions): Dispatcher {
+  const { store, clock, addresses, metrics = NO_METRICS } = deps;
   const logger = deps.logger.child({ component: 'webhooks' });
   const agent = new Agent({
     keepAliveTimeout: 10_000,
@@ -205,6 +206,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     let statusCode: number | null = null;
     let error: string | null = null;
     let refused: { address: string; kind: RefusedAddressKind } | undefined;
+    const sent = performance.now();
     try {
       refuseAddressLiteral(target.endpoint);
       const response = await request(target.endpoint, {
@@ -221,6 +223,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
       if (cause instanceof AddressNotAllowedError) refused = { address: cause.address, kind: cause.kind };
     }
 
+    const took = (performance.now() - sent) / 1000;
     const now = clock.now();
     const attempts = delivery.attempts + 1;
     const delivered = statusCode !== null && statusCode >= 200 && statusCode < 300;
@@ -239,6 +242,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     // webhook waits for one.
     const goOn = !stopped && (performance.now() - turnStarted < TURN_MS || !yieldsSender(delivery.team_id));
     const next = await store.settleDelivery({ delivery, outcome, next: goOn ? { now, until: now + leaseMs } : undefined });
+    metrics.webhookAttempt(delivered ? 'delivered' : givenUp ? 'failed' : 'retrying', took);
     if (!delivered) {
       logger.info({ delivery: delivery.id, webhook: delivery.webhook_id, attempts, status: statusCode, error, refused, givenUp }, 'webhook attempt failed');
     }

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       requestTimeoutMs: 30_000,
       shutdownGraceSeconds: 10,
       webhookAddresses: 'private',
+      metricsPort: undefined,
     });
   });
 
@@ -60,6 +61,7 @@ describe('loadConfig', () => {
         ROOMLINE_STREAM_HEARTBEAT_MS: '500',
         ROOMLINE_WEBHOOK_ADDRESSES: 'Public',
         ROOMLINE_DELIVERY_RETENTION_DAYS: '30',
+        ROOMLINE_METRICS_PORT: '9464',
       },
       { PORT: '9090' },
     );
@@ -82,6 +84,7 @@ describe('loadConfig', () => {
       streamHeartbeatMs: 500,
       webhookAddresses: 'public',
       webhooks: { retentionMs: 30 * 86_400_000 },
+      metricsPort: 9464,
     });
   });
 
@@ -126,6 +129,10 @@ describe('loadConfig', () => {
       // A ceiling below the first delay would make every retry wait longer than the ceiling says.
       [{ ROOMLINE_WEBHOOK_RETRY_BASE_MS: '100000', ROOMLINE_WEBHOOK_RETRY_MAX_MS: '10' }, 'ROOMLINE_WEBHOOK_RETRY_MAX_MS'],
       [{ ROOMLINE_DELIVERY_RETENTION_DAYS: '0' }, 'ROOMLINE_DELIVERY_RETENTION_DAYS'],
+      [{ ROOMLINE_METRICS_PORT: 'on' }, 'ROOMLINE_METRICS_PORT'],
+      [{ ROOMLINE_METRICS_PORT: '70000' }, 'ROOMLINE_METRICS_PORT'],
+      // Metrics apart from the API: one port cannot be both.
+      [{ PORT: '4000', ROOMLINE_METRICS_PORT: '4000' }, 'ROOMLINE_METRICS_PORT'],
     ];
     for (const [env, variable] of cases) {
       const error = configError(env);

@@ -1,0 +1,154 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Bus } from '../bus/bus.js';
+import type { Clock } from '../domain/clock.js';
+import type { RoomFeed } from '../domain/room-feed.js';
+import type { Store } from '../store/store.js';
+import { countLive, outboxBacklog } from '../store/repos/gauges.js';
+import type { Metrics } from './metrics.js';
+
+/** What the gauges read when Prometheus scrapes, rather than keeping counts of their own. */
+export interface MetricsSources {
+  store: Store;
+  bus: Bus;
+  feed: RoomFeed;
+  clock: Clock;
+  mode: 'embedded' | 'cluster';
+  version: string;
+}
+
+export interface PrometheusMetrics extends Metrics {
+  readonly registry: Registry;
+  /** Adds the gauges read from the store, the bus and the room feed at each scrape. */
+  readFrom(sources: MetricsSources, logger: Logger): void;
+  /** Serves them (serveMetrics). */
+  serve(host: string, port: number, logger: Logger): Promise<MetricsServer>;
+}
+
+/** Seconds: from a cached room read (a millisecond) to a batch of 1000 calls or a slow receiver. */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The Prometheus metrics (prom-client): the process's own (CPU, memory, heap, event loop delay,
+ * garbage collection), counters and histograms of requests and webhook attempts, and gauges read
+ * at each scrape. Names start with `roomline_`.
+ */
+export function createPrometheusMetrics(): PrometheusMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'roomline_' });
+  const requests = new Counter({ name: 'roomline_http_requests_total', help: 'Answered HTTP requests, by method, route pattern and status.', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
+  const requestSeconds = new Histogram({ name: 'roomline_http_request_duration_seconds', help: 'From a request’s arrival to its answer, by method and route pattern (event streams are not counted).', labelNames: ['method', 'route'] as const, buckets: DURATION_BUCKETS, registers: [registry] });
+  const attempts = new Counter({ name: 'roomline_webhook_attempts_total', help: 'Webhook delivery attempts made by this node, by outcome: delivered, retrying (failed, tried again later) or failed (given up).', labelNames: ['outcome'] as const, registers: [registry] });
+  const attemptSeconds = new Histogram({ name: 'roomline_webhook_attempt_duration_seconds', help: 'How long webhook receivers took to answer an attempt (or to fail it).', buckets: DURATION_BUCKETS, registers: [registry] });
+
+  return {
+    registry,
+    request(method, route, status, seconds) {
+      requests.inc({ method, route, status: String(status) });
+      requestSeconds.observe({ method, route }, seconds);
+    },
+    webhookAttempt(outcome, seconds) {
+      attempts.inc({ outcome });
+      attemptSeconds.observe(seconds);
+    },
+    readFrom(sources, logger) {
+      readGauges(registry, sources, logger);
+    },
+    serve: (host, port, logger) => serveMetrics(registry, host, port, logger),
+  };
+}
+
+function readGauges(registry: Registry, sources: MetricsSources, logger: Logger): void {
+  const { store, bus, feed, clock } = sources;
+  const registers = [registry];
+  new Gauge({ name: 'roomline_info', help: 'Always 1: the version and mode (embedded or cluster) as labels.', labelNames: ['version', 'mode'] as const, registers }).set({ version: sources.version, mode: sources.mode }, 1);
+  new Gauge({
+    name: 'roomline_bus_reachable',
+    help: '1 while the event bus answers (always in embedded mode), 0 while Redis is out of reach: other nodes’ panels and streams miss this node’s events meanwhile.',
+    registers,
+    collect() {
+      this.set(bus.reachable() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'roomline_rooms_watched',
+    help: 'Rooms with an event stream or a participants panel open on this node.',
+    registers,
+    collect() {
+      this.set(feed.watching().rooms);
+    },
+  });
+  new Gauge({
+    name: 'roomline_room_watchers',
+    help: 'Event streams and participants panels open on this node.',
+    registers,
+    collect() {
+      this.set(feed.watching().watchers);
+    },
+  });
+
+  // Read from the store: the whole deployment's, the same on every node of a cluster. One read
+  // per scrape serves every gauge below (prom-client collects them side by side).
+  let reading: Promise<void> | undefined;
+  const readOnce = async () => {
+    reading ??= readStore().finally(() => (reading = undefined));
+    await reading;
+  };
+  const reachable = new Gauge({ name: 'roomline_store_reachable', help: '1 when the store answered this scrape’s reads, 0 when it did not (the store’s gauges then keep their last values).', registers, collect: readOnce });
+  const liveParticipants = new Gauge({ name: 'roomline_live_participants', help: 'Live participants in all rooms, by type (web or phone); the same on every node of a cluster.', labelNames: ['type'] as const, registers, collect: readOnce });
+  const liveSessions = new Gauge({ name: 'roomline_live_sessions', help: 'Rooms with a live session; the same on every node of a cluster.', registers, collect: readOnce });
+  const pending = new Gauge({ name: 'roomline_webhook_deliveries_pending', help: 'Webhook deliveries waiting to be delivered (in flight, retrying or queued behind another); the same on every node of a cluster.', registers, collect: readOnce });
+  const oldest = new Gauge({ name: 'roomline_webhook_oldest_pending_seconds', help: 'How long the longest-waiting pending delivery has waited since its event (0 when none waits): how far webhooks lag behind.', registers, collect: readOnce });
+  async function readStore(): Promise<void> {
+    try {
+      const [live, backlog] = await Promise.all([countLive(store.db), outboxBacklog(store.db)]);
+      liveParticipants.set({ type: 'web' }, live.web);
+      liveParticipants.set({ type: 'phone' }, live.phone);
+      liveSessions.set(live.sessions);
+      pending.set(backlog.pending);
+      oldest.set(backlog.oldestQueuedAt === null ? 0 : Math.max(0, (clock.now() - backlog.oldestQueuedAt) / 1000));
+      reachable.set(1);
+    } catch (error) {
+      logger.warn({ err: error }, 'metrics: the store did not answer');
+      reachable.set(0);
+    }
+  }
+}
+
+export interface MetricsServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `GET /metrics` on a port of its own (ROOMLINE_METRICS_PORT): a monitoring network
+ * reaches it without reaching the API, and the API's clients never see it. Plain node:http: it
+ * answers one path, to one scraper.
+ */
+export async function serveMetrics(registry: Registry, host: string, port: number, logger: Logger): Promise<MetricsServer> {
+  const server = http.createServer(function answerScrape(request, response) {
+    if (request.method !== 'GET' || request.url?.split('?', 1)[0] !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('GET /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (error: unknown) => {
+        logger.error({ err: error }, 'metrics: a scrape failed');
+        response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('metrics failed\n');
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/metrics`;
+  return {
+    url,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
