@@ -27,6 +27,17 @@ export interface PrometheusMetrics extends Metrics {
   serve(host: string, port: number, logger: Logger): Promise<MetricsServer>;
 }
 
+/** The longest a scrape waits for the store's reads. */
+const STORE_READ_DEADLINE_MS = 2000;
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** Seconds: from a cached room read (a millisecond) to a batch of 1000 calls or a slow receiver. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -103,7 +114,9 @@ function readGauges(registry: Registry, sources: MetricsSources, logger: Logger)
   const oldest = new Gauge({ name: 'roomline_webhook_oldest_pending_seconds', help: 'How long the longest-waiting pending delivery has waited since its event (0 when none waits): how far webhooks lag behind.', registers, collect: readOnce });
   async function readStore(): Promise<void> {
     try {
-      const [live, backlog] = await Promise.all([countLive(store.db), outboxBacklog(store.db)]);
+      // A scrape must answer within the scraper's own timeout (10 s by default) even while the
+      // database does not (a connection attempt alone may wait 10 s): past this, it is unreachable.
+      const [live, backlog] = await withDeadline(Promise.all([countLive(store.db), outboxBacklog(store.db)]), STORE_READ_DEADLINE_MS);
       liveParticipants.set({ type: 'web' }, live.web);
       liveParticipants.set({ type: 'phone' }, live.phone);
       liveSessions.set(live.sessions);
