@@ -4,8 +4,8 @@ import { createLogger } from '../logger.js';
 import type { RunningServer } from '../server.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createStore, isPostgresLocation, openStoreAt, type Store } from '../store/store.js';
-import { copyStore, refuseUnknownTables } from '../store/copy.js';
+import { createStore, isPostgresLocation, openStoreAt } from '../store/store.js';
+import { copyStore, openCopySource } from '../store/copy.js';
 import { withoutPassword } from '../config/config.js';
 import { createTeamService, type TeamService } from '../domain/teams.js';
 import { isoTime, systemClock } from '../domain/clock.js';
@@ -86,21 +86,21 @@ function buildCli(): Command {
     .option('--json', 'print {"from","to","rows","tables","seconds"}')
     .action(async function copy(flags: { to: string; from?: string; json?: boolean }) {
       const config = configFrom({});
-      const from = storeLocation(flags.from ?? config.databaseUrl ?? config.dataDir);
-      const to = storeLocation(flags.to);
+      const from = storeLocation('--from', flags.from ?? config.databaseUrl ?? config.dataDir);
+      const to = storeLocation('--to', flags.to);
       if (from === to) fail('--from and --to name the same store');
       if (!isPostgresLocation(from) && !fs.existsSync(path.join(from, 'roomline.db'))) fail(`no roomline database in ${from} (its roomline.db)`);
+      if (!isPostgresLocation(to) && fs.existsSync(to) && !fs.statSync(to).isDirectory()) fail(`--to ${to} is a file: name a folder (created if missing)`);
       const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
       const started = performance.now();
-      const report = await withStore(await openStoreAt(from, config, logger), async (source) => {
-        // Before the target is opened (and, if new, created): a source it cannot copy leaves no trace.
-        await refuseUnknownTables(source);
-        return withStore(await openStoreAt(to, config, logger), async (target) =>
-          copyStore(source, target, (table, rows) => {
+      const source = await openCopySource(from, config, logger);
+      const report = await withStore(source, async () =>
+        withStore(await openStoreAt(to, config, logger, { setting: '--to' }), (target) =>
+          copyStore(source.store, target, (table, rows) => {
             if (!flags.json) console.error(`${table}: ${rows} row${rows === 1 ? '' : 's'}`);
           }),
-        );
-      });
+        ),
+      );
       const seconds = Math.round((performance.now() - started) / 100) / 10;
       const names = { from: describeLocation(from), to: describeLocation(to) };
       if (flags.json) {
@@ -113,16 +113,23 @@ function buildCli(): Command {
   return program;
 }
 
-/** A data folder as an absolute path (so two spellings of one folder compare equal); a URL as it is. */
-function storeLocation(where: string): string {
-  return isPostgresLocation(where) ? where : path.resolve(where);
+/**
+ * A data folder as an absolute path (so two spellings of one folder compare equal); a URL as it
+ * is. Anything else with a scheme is refused rather than taken for a folder: a mistyped
+ * `postgress://user:password@…` would otherwise become a folder named after the password.
+ */
+function storeLocation(flag: string, where: string): string {
+  const trimmed = where.trim();
+  if (isPostgresLocation(trimmed)) return trimmed;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(trimmed)) fail(`${flag} must be a postgres:// URL or a folder, got a URL of another kind (${withoutPassword(trimmed)})`);
+  return path.resolve(trimmed);
 }
 
 function describeLocation(location: string): string {
   return isPostgresLocation(location) ? withoutPassword(location) : location;
 }
 
-async function withStore<T>(store: Store, work: (store: Store) => Promise<T>): Promise<T> {
+async function withStore<S extends { close(): Promise<void> }, T>(store: S, work: (store: S) => Promise<T>): Promise<T> {
   try {
     return await work(store);
   } finally {

@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './schema.js';
 import * as initial from './migrations/001_initial.js';
 import * as liveSessions from './migrations/003_live_sessions.js';
@@ -54,4 +54,20 @@ export async function migrateToLatest(db: Kysely<Database>, through?: string): P
     throw new Error(`the database could not be read to migrate it: ${String(error)}`, { cause: error });
   }
   return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
+}
+
+/**
+ * How a database's schema stands against this version's, without changing it: the migrations it
+ * lacks (an older roomline's) and those it has that this version does not know (a newer one's).
+ * Undefined when it holds no roomline schema at all.
+ */
+export async function migrationState(db: Kysely<Database>): Promise<{ missing: string[]; unknown: string[] } | undefined> {
+  let applied: string[];
+  try {
+    applied = (await sql<{ name: string }>`select name from kysely_migration`.execute(db)).rows.map((row) => row.name);
+  } catch {
+    return undefined;
+  }
+  const known = Object.keys(MIGRATIONS);
+  return { missing: known.filter((name) => !applied.includes(name)), unknown: applied.filter((name) => !known.includes(name)) };
 }

@@ -70,14 +70,21 @@ export function createStore(config: Config, logger: Logger): Promise<Store> {
 
 /** Whether a store's location names a PostgreSQL database (otherwise it is a data folder). */
 export function isPostgresLocation(location: string): boolean {
-  return /^postgres(ql)?:\/\//.test(location);
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+export interface OpenOptions {
+  /** Bring the schema up to date (the default). PostgreSQL only: a SQLite file is always migrated. */
+  migrate?: boolean;
+  /** What the location was given as, for messages (DATABASE_URL, --from, --to). */
+  setting?: string;
 }
 
 /**
  * Opens the store at `location`: a postgres:// URL, or the folder of an embedded SQLite file,
  * with the rest of `config`'s settings for that backend. `roomline copy` opens two this way.
  */
-export async function openStoreAt(location: string, config: Config, logger: Logger): Promise<Store> {
+export async function openStoreAt(location: string, config: Config, logger: Logger, options: OpenOptions = {}): Promise<Store> {
   if (isPostgresLocation(location)) {
     const { openPostgresStore } = await import('./postgres/postgres-store.js');
     return openPostgresStore(
@@ -86,6 +93,7 @@ export async function openStoreAt(location: string, config: Config, logger: Logg
         preparedStatements: config.postgresPreparedStatements,
         statementTimeoutMs: config.postgresStatementTimeoutMs,
         connectTimeoutMs: config.postgresConnectTimeoutMs,
+        ...options,
       },
       logger,
     );

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import type { Database } from '../../src/store/schema.js';
 import { createBackend, type BackendInstance } from '../helpers/backend.js';
 import { runCli, startServeProcess, tempDataDir, type ServeProcess } from '../helpers/process.js';
 import { Receiver } from '../helpers/receiver.js';
@@ -147,6 +153,71 @@ describe('roomline copy: embedded to cluster and back', () => {
     const embedded = await serve({ ROOMLINE_DATA_DIR: back.dataDir });
     expect(embedded.server.output()).toMatch(/embedded: sqlite at/);
     expect(normalise(await readEverything(embedded.api, mainRoomId))).toEqual(normalise(now));
+  });
+});
+
+
+describe('roomline copy: what it refuses', () => {
+  const backends: BackendInstance[] = [];
+  const folders: ReturnType<typeof tempDataDir>[] = [];
+  async function database(): Promise<string> {
+    const backend = await createBackend('cluster');
+    backends.push(backend);
+    return backend.env.DATABASE_URL!;
+  }
+  async function embeddedSource(): Promise<string> {
+    const folder = tempDataDir();
+    folders.push(folder);
+    const made = await runCli(['team', 'create', '--name', 'Source'], { ROOMLINE_DATA_DIR: folder.dataDir });
+    expect(made.code, made.stderr).toBe(0);
+    return folder.dataDir;
+  }
+  async function count(url: string, table: string): Promise<number> {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return Number((await client.query(`select count(*) as n from ${table}`)).rows[0].n);
+    } finally {
+      await client.end();
+    }
+  }
+  afterAll(async () => {
+    for (const backend of backends) await backend.dispose();
+    for (const folder of folders) folder.remove();
+  });
+
+  it('lets one of two copies into one database at once copy, and refuses the other', async () => {
+    const [first, second, target] = [await embeddedSource(), await embeddedSource(), await database()];
+    const results = await Promise.all([runCli(['copy', '--from', first, '--to', target], {}), runCli(['copy', '--from', second, '--to', target], {})]);
+    expect(results.map((result) => result.code).sort()).toEqual([0, 1]);
+    expect(results.find((result) => result.code === 1)!.stderr).toMatch(/the target already holds data/);
+    expect(await count(target, 'teams')).toBe(1);
+  });
+
+  it('refuses a PostgreSQL source an older roomline migrated, and leaves it as it was', async () => {
+    const url = await database();
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) });
+    await migrateToLatest(db, '010_webhook_counters');
+    await db.destroy();
+    const copy = tempDataDir();
+    folders.push(copy);
+    const refused = await runCli(['copy', '--from', url, '--to', copy.dataDir], {});
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/last migrated by an older roomline \(it lacks migration 011_call_records\): upgrade it first/);
+    expect(await count(url, 'kysely_migration')).toBe(9);
+  });
+
+  it('names a row PostgreSQL cannot store, and leaves the target empty', async () => {
+    const source = await embeddedSource();
+    const file = new BetterSqlite3(path.join(source, 'roomline.db'));
+    // Text with a NUL character, as roomline accepted it before it refused such text at its API.
+    file.prepare('update teams set name = ?').run('Nul \u0000 team');
+    file.close();
+    const target = await database();
+    const refused = await runCli(['copy', '--from', source, '--to', target], {});
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^roomline: teams \(id = "[0-9a-f-]{36}"\): its name holds a NUL character, which PostgreSQL cannot store/);
+    expect(await count(target, 'teams')).toBe(0);
   });
 });
 

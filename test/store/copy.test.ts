@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sql } from 'kysely';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { COPIED_TABLES, copyStore, CopyRefused } from '../../src/store/copy.js';
+import { COPIED_TABLES, copyStore } from '../../src/store/copy.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -32,6 +31,8 @@ describe('copying a store', () => {
 
   const team = (id: string) => ({ id, name: id, developer_key: `key-${id}`, key_hash: `hash-${id}`, room_settings: '{}', created_at: 1, updated_at: 1 });
 
+  // Every table a migration makes must be copied: a source is at this version's schema (or is
+  // brought to it), so this list is all of its data.
   it('knows every table of the schema', async () => {
     const tables = (await source.db.introspection.getTables()).map((table) => table.name).sort();
     expect(COPIED_TABLES.map((entry) => entry.table).sort()).toEqual(tables);
@@ -45,15 +46,6 @@ describe('copying a store', () => {
     expect(report.tables.find((entry) => entry.table === 'teams')).toEqual({ table: 'teams', rows: 1234 });
     const copied = await target.db.selectFrom('teams').selectAll().orderBy('id').execute();
     expect(copied).toEqual(await source.db.selectFrom('teams').selectAll().orderBy('id').execute());
-  });
-
-  it('refuses a source with a table it does not know, and writes nothing', async () => {
-    await source.transaction(async (trx) => {
-      await trx.insertInto('teams').values(team('a')).execute();
-      await sql`create table room_notes (room_id text primary key, note text)`.execute(trx);
-    });
-    await expect(copyStore(source, target)).rejects.toThrow(new CopyRefused('the source has tables this version does not copy (room_notes)'));
-    expect(await target.db.selectFrom('teams').select('id').execute()).toEqual([]);
   });
 
   it('refuses a target holding any row, in any table, and leaves it as it was', async () => {

@@ -23,6 +23,10 @@ export interface PostgresStoreOptions {
   statementTimeoutMs?: number;
   /** The longest opening a connection, or waiting for a free one, may take. */
   connectTimeoutMs?: number;
+  /** Bring the schema up to date at open (the default); `roomline copy` reads a source as it is. */
+  migrate?: boolean;
+  /** What the URL was given as, for messages: DATABASE_URL, or a flag of `roomline copy`. */
+  setting?: string;
 }
 
 /**
@@ -36,8 +40,8 @@ const KEEPALIVE_DELAY_MS = 10_000;
 
 /** The cluster store: PostgreSQL through a pg pool, migrated at open. */
 export async function openPostgresStore(options: PostgresStoreOptions, logger: Logger): Promise<Store> {
-  const { databaseUrl, statementTimeoutMs = 30_000, connectTimeoutMs = 10_000 } = options;
-  await migrate(databaseUrl, connectTimeoutMs, logger);
+  const { databaseUrl, statementTimeoutMs = 30_000, connectTimeoutMs = 10_000, setting = 'DATABASE_URL' } = options;
+  if (options.migrate ?? true) await migrate(databaseUrl, connectTimeoutMs, setting, logger);
 
   // Set on each connection as it opens, rather than as startup parameters, which poolers such as
   // PgBouncer refuse. A connection that refuses them is closed and its request fails.
@@ -91,7 +95,7 @@ export async function openPostgresStore(options: PostgresStoreOptions, logger: L
  * Brings the schema up to date on a connection of its own, without the statement timeout: a
  * migration of a large table may rightly take longer than any request should.
  */
-async function migrate(databaseUrl: string, connectTimeoutMs: number, logger: Logger): Promise<void> {
+async function migrate(databaseUrl: string, connectTimeoutMs: number, setting: string, logger: Logger): Promise<void> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: connectTimeoutMs });
   pool.on('error', (error) => logger.warn({ err: error }, 'the migrations lost their PostgreSQL connection'));
   // Wrapped as the others are, for its handling of a connection lost while in use; it names nothing.
@@ -99,7 +103,7 @@ async function migrate(databaseUrl: string, connectTimeoutMs: number, logger: Lo
   try {
     // The first connection: one that fails says which setting to look at.
     await pool.query('select 1').catch((error: unknown) => {
-      throw new Error(`DATABASE_URL: cannot connect to PostgreSQL at ${withoutPassword(databaseUrl)}: ${(error as Error).message}`, { cause: error });
+      throw new Error(`${setting}: cannot connect to PostgreSQL at ${withoutPassword(databaseUrl)}: ${(error as Error).message}`, { cause: error });
     });
     const applied = await migrateToLatest(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'store migrated');

@@ -92,3 +92,18 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
     },
   };
 }
+
+/**
+ * Writes a copy of the embedded database in `dataDir` to `intoFile`, as of one commit, without
+ * writing to it (SQLite's VACUUM INTO, on a read-only connection): a server may go on serving
+ * it, and its WAL is held back only for the second or two this takes.
+ */
+export function snapshotDatabaseFile(dataDir: string, intoFile: string): void {
+  const source = new BetterSqlite3(path.join(dataDir, 'roomline.db'), { readonly: true, fileMustExist: true });
+  try {
+    source.pragma('busy_timeout = 5000');
+    source.prepare('vacuum into ?').run(intoFile);
+  } finally {
+    source.close();
+  }
+}
