@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, type Environment } from '../../src/config/config.js';
+import { ConfigError, loadConfig, withoutPassword, type Environment } from '../../src/config/config.js';
 
 const TEAM_ID = '0b6f8a52-3c1d-4e2f-9a8b-7c6d5e4f3a2b';
 
@@ -145,6 +145,11 @@ describe('loadConfig', () => {
     const key = 'secret-key-with:colon-0123456789';
     expect(configError({ ROOMLINE_TEAM_ID: TEAM_ID, ROOMLINE_DEVELOPER_KEY: key }).message).not.toContain(key);
     expect(configError({ DATABASE_URL: 'mysql://root:hunter2@db/x' }).message).not.toContain('hunter2');
+  });
+
+  it('masks a URL\'s password for messages, as user:password or as a parameter', () => {
+    expect(withoutPassword('postgres://roomline:hunter2@db:5432/roomline')).toBe('postgres://roomline:***@db:5432/roomline');
+    expect(withoutPassword('postgres:///roomline?host=db&password=hunter2&user=roomline')).toBe('postgres:///roomline?host=db&password=***&user=roomline');
   });
 
   it('is documented: the README configuration table lists every variable it reads', () => {
