@@ -1,12 +1,12 @@
-import { Command, Option } from 'commander';
-import { ConfigError, loadConfig, type Config, type Environment } from '../config/config.js';
-import { createLogger } from '../logger.js';
-import type { RunningServer } from '../server.js';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Command, Option } from 'commander';
+import type { Logger } from 'pino';
+import { ConfigError, loadConfig, withoutPassword, type Config, type Environment } from '../config/config.js';
+import { createLogger } from '../logger.js';
+import type { RunningServer } from '../server.js';
 import { createStore, isPostgresLocation, openStoreAt } from '../store/store.js';
 import { copyStore, openCopySource } from '../store/copy.js';
-import { withoutPassword } from '../config/config.js';
 import { createTeamService, type TeamService } from '../domain/teams.js';
 import { isoTime, systemClock } from '../domain/clock.js';
 
@@ -91,7 +91,7 @@ function buildCli(): Command {
       if (from === to) fail('--from and --to name the same store');
       if (!isPostgresLocation(from) && !fs.existsSync(path.join(from, 'roomline.db'))) fail(`no roomline database in ${from} (its roomline.db)`);
       if (!isPostgresLocation(to) && fs.existsSync(to) && !fs.statSync(to).isDirectory()) fail(`--to ${to} is a file: name a folder (created if missing)`);
-      const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
+      const logger = commandLogger(config);
       const started = performance.now();
       const source = await openCopySource(from, config, logger);
       const report = await withStore(source, async () =>
@@ -177,9 +177,13 @@ function configFrom(flags: Environment): Config {
 
 async function withTeams(work: (teams: TeamService) => Promise<void>): Promise<void> {
   const config = configFrom({});
-  // Team commands write to the same store as the server; their log goes to stderr so --json stays clean.
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
-  await withStore(await createStore(config, logger), (store) => work(createTeamService({ store, clock: systemClock })));
+  // Team commands write to the same store as the server.
+  await withStore(await createStore(config, commandLogger(config)), (store) => work(createTeamService({ store, clock: systemClock })));
+}
+
+/** A command's log: on stderr, so that --json output stays clean, and quiet unless something is wrong. */
+function commandLogger(config: Config): Logger {
+  return createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
 }
 
 function fail(message: string): never {

@@ -8,6 +8,7 @@ import { migrateToLatest } from '../../src/store/migrate.js';
 import type { Database } from '../../src/store/schema.js';
 import { runCli, startServeProcess, tempDataDir, type ServeProcess } from '../helpers/process.js';
 import { createClient, type ApiClient } from '../helpers/server.js';
+import { copyWhileJoining, expectWholePairs } from '../helpers/copy-under-load.js';
 
 /** `roomline copy` of an embedded server that goes on serving: a backup as of one commit. */
 describe('roomline copy while the server serves', () => {
@@ -31,36 +32,11 @@ describe('roomline copy while the server serves', () => {
 
   it('holds every change answered before it began, and no half of any change after', async () => {
     const room = (await api.post('/api/v1/rooms', { friendly_url: 'busy', telephony_enabled: true })).body;
-    // A bridge reports pairs of callers, one after another, all through the copy.
-    let answered = 0;
-    let writing = true;
-    const writer = (async () => {
-      for (let n = 0; writing; n += 1) {
-        const pair = [`c${n}-a`, `c${n}-b`].map((callId) => ({ call_id: callId, name: callId }));
-        expect((await api.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, pair)).status).toBe(200);
-        answered = n + 1;
-      }
-    })();
-    while (answered < 20) await new Promise((resolve) => setTimeout(resolve, 5));
-    const answeredBefore = answered;
-    const copied = await runCli(['copy', '--to', backup.dataDir], { ...env, ROOMLINE_DATA_DIR: live.dataDir });
-    const answeredAfter = answered;
-    writing = false;
-    await writer;
+    const { copied, answeredBefore, answeredAfter } = await copyWhileJoining(api, room.id, () => runCli(['copy', '--to', backup.dataDir], { ...env, ROOMLINE_DATA_DIR: live.dataDir }));
     expect(copied.code, copied.stderr).toBe(0);
-
     const restored = await startServeProcess({ ...env, ROOMLINE_DATA_DIR: backup.dataDir });
     servers.push(restored);
-    const fromBackup = createClient(restored.url, { kind: 'bearer', key });
-    const roster = (await fromBackup.get(`/api/v1/rooms/${room.id}/live/participants`)).body.live_participants;
-    const pairs = roster.length / 2;
-    expect(pairs).toBeGreaterThanOrEqual(answeredBefore);
-    expect(pairs).toBeLessThanOrEqual(answeredAfter + 1);
-    expect(roster.map((p: { call_id: string }) => p.call_id).sort()).toEqual(Array.from({ length: pairs }, (_, n) => [`c${n}-a`, `c${n}-b`]).flat().sort());
-    // The session's own count was copied as of the same commit as the roster.
-    const sessions = (await fromBackup.get(`/api/v1/rooms/${room.id}/sessions`)).body.data;
-    expect(sessions).toHaveLength(1);
-    expect((await fromBackup.get(`/api/v1/rooms/${room.id}/live`)).body.live_participants).toBe(roster.length);
+    await expectWholePairs(createClient(restored.url, { kind: 'bearer', key }), room.id, answeredBefore, answeredAfter);
   });
 
   it('refuses a folder that holds data, and a source folder with no database', async () => {

@@ -10,6 +10,7 @@ import { createBackend, type BackendInstance } from '../helpers/backend.js';
 import { runCli, startServeProcess, tempDataDir, type ServeProcess } from '../helpers/process.js';
 import { Receiver } from '../helpers/receiver.js';
 import { createClient, waitFor, type ApiClient } from '../helpers/server.js';
+import { copyWhileJoining, expectWholePairs } from '../helpers/copy-under-load.js';
 
 /**
  * `roomline copy`: a team that outgrew one machine moves its embedded data to a cluster, and a
@@ -143,6 +144,20 @@ describe('roomline copy: embedded to cluster and back', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/the target already holds data .* copy into a new, empty database or folder/);
     expect((await cluster.get('/api/v1/rooms')).body).toEqual(rooms);
+  });
+
+  it('copies a cluster that goes on serving as of one commit', async () => {
+    const room = (await cluster.post('/api/v1/rooms', { telephony_enabled: true })).body;
+    const snapshot = tempDataDir();
+    try {
+      const { copied, answeredBefore, answeredAfter } = await copyWhileJoining(cluster, room.id, () => runCli(['copy', '--from', databaseUrl, '--to', snapshot.dataDir], {}));
+      expect(copied.code, copied.stderr).toBe(0);
+      const embedded = await serve({ ROOMLINE_DATA_DIR: snapshot.dataDir });
+      await expectWholePairs(embedded.api, room.id, answeredBefore, answeredAfter);
+      await embedded.server.stop();
+    } finally {
+      snapshot.remove();
+    }
   });
 
   it('copies the cluster back to one machine', async () => {
