@@ -10,7 +10,7 @@ import { copyStore, openCopySource } from '../store/copy.js';
 import { createTeamService, type TeamService } from '../domain/teams.js';
 import { isoTime, systemClock } from '../domain/clock.js';
 
-/** `roomline serve | team create | team list | team rotate-key | copy`. */
+/** `roomline serve | team create | team list | team rotate-key | team delete | copy`. */
 function buildCli(): Command {
   const program = new Command('roomline')
     .description('Self-hosted room, live-roster and telephony control plane (Digital Samba REST API v1)')
@@ -75,6 +75,20 @@ function buildCli(): Command {
         if (rotated === undefined) fail(`no team with id ${teamId}`);
         if (flags.json) console.log(JSON.stringify(rotated));
         else console.log(`team id:        ${rotated.team_id}\ndeveloper key:  ${rotated.developer_key}`);
+      });
+    });
+
+  team
+    .command('delete')
+    .description('delete a team with its rooms, roles, webhooks, sessions and records, for good')
+    .argument('<team_id>', 'the team id')
+    .option('--yes', 'confirm: nothing of the team can be brought back')
+    .action(async function deleteTeam(teamId: string, flags: { yes?: boolean }) {
+      if (!flags.yes) fail(`this deletes team ${teamId} with its rooms, roles, webhooks, sessions and participation records, for good: add --yes to confirm`);
+      await withTeams(async (teams) => {
+        const deleted = await teams.remove(teamId.toLowerCase());
+        if (deleted === undefined) fail(`no team with id ${teamId}`);
+        console.log(`deleted team ${deleted.id} (${deleted.name}) and everything it had`);
       });
     });
 

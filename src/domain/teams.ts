@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
-import { findTeamById, findTeamByKeyHash, insertTeam, listTeams, updateTeamKey, type TeamRow } from '../store/repos/teams.js';
+import { deleteTeam, findTeamById, findTeamByKeyHash, insertTeam, listTeams, updateTeamKey, type TeamRow } from '../store/repos/teams.js';
 import { BUILTIN_ROLES } from './permissions.js';
 import type { Clock } from './clock.js';
 import { sharedReads } from './shared-reads.js';
@@ -59,6 +59,11 @@ export interface TeamService {
   ensure(input: { id: string; developerKey: string; name: string }): Promise<{ created: boolean }>;
   list(): Promise<Team[]>;
   rotateKey(teamId: string): Promise<TeamCredentials | undefined>;
+  /**
+   * Deletes the team with everything it owns, for good (repos/teams.ts deleteTeam); answers it,
+   * or undefined when there is none. Its key fails at once, as after rotateKey.
+   */
+  remove(teamId: string): Promise<Team | undefined>;
   /** The team whose key this is, compared in constant time; undefined when none matches. */
   authenticateKey(developerKey: string): Promise<Team | undefined>;
   /** The team with this id, if the key is its key (constant-time comparison). */
@@ -147,6 +152,14 @@ export function createTeamService(deps: { store: Store; clock: Clock }): TeamSer
     return { team_id: teamId, developer_key: developerKey, name: team.name };
   }
 
+  async function remove(teamId: string): Promise<Team | undefined> {
+    const team = await findTeamById(store.db, teamId);
+    if (team === undefined) return undefined;
+    let deleted = false;
+    await writeTeams(async (trx) => void (deleted = await deleteTeam(trx, teamId)));
+    return deleted ? toTeam(team) : undefined;
+  }
+
   async function authenticateKey(developerKey: string): Promise<Team | undefined> {
     const digest = digestOf(developerKey);
     const row = await teamsByKeyHash(digest, () => findTeamByKeyHash(store.db, digest));
@@ -167,6 +180,7 @@ export function createTeamService(deps: { store: Store; clock: Clock }): TeamSer
     ensure,
     list: async () => (await listTeams(store.db)).map(toTeam),
     rotateKey,
+    remove,
     authenticateKey,
     authenticateTeamKey,
   };

@@ -80,6 +80,36 @@ describe('roomline team …', () => {
     expect(await streamEnded).toBe(true);
   });
 
+  it('team delete asks for --yes, then ends the team on the running server: its key, its streams, its rooms', async () => {
+    const created = JSON.parse((await runCli(['team', 'create', '--name', 'Leaving', '--json'], env)).stdout);
+    const api = createClient(server.url, { kind: 'bearer', key: created.developer_key });
+    const room = (await api.post('/api/v1/rooms', { friendly_url: 'farewell-room', telephony_enabled: true })).body;
+    await api.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, [{ call_id: 'last', name: 'Last caller' }]);
+    const stream = await fetch(`${server.url}/api/v1/rooms/${room.id}/live/events`, { headers: { authorization: `Bearer ${created.developer_key}` } });
+    expect(stream.status).toBe(200);
+    const streamEnded = (async () => {
+      const reader = stream.body!.getReader();
+      for (;;) if ((await reader.read()).done) return true;
+    })();
+
+    const unconfirmed = await runCli(['team', 'delete', created.team_id], env);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toMatch(/for good: add --yes to confirm/);
+    expect((await api.get('/api/v1/rooms')).status).toBe(200);
+
+    const deleted = await runCli(['team', 'delete', created.team_id, '--yes'], env);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stdout).toBe(`deleted team ${created.team_id} (Leaving) and everything it had\n`);
+    expect((await api.get('/api/v1/rooms')).status).toBe(401);
+    expect(await streamEnded).toBe(true);
+    expect(JSON.parse((await runCli(['team', 'list', '--json'], env)).stdout).map((team: { team_id: string }) => team.team_id)).not.toContain(created.team_id);
+    expect((await fetch(`${server.url}/farewell-room`)).status).toBe(404);
+
+    const again = await runCli(['team', 'delete', created.team_id, '--yes'], env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`no team with id ${created.team_id}`);
+  });
+
   it('team rotate-key of an unknown team fails without changing anything', async () => {
     const result = await runCli(['team', 'rotate-key', '00000000-0000-4000-8000-000000000000'], env);
     expect(result.code).not.toBe(0);

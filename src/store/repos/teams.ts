@@ -37,3 +37,20 @@ export async function updateTeamKey(db: Executor, teamId: string, developerKey: 
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
+
+/**
+ * Deletes a team and everything it owns. Most of its rows' foreign keys cascade from the team
+ * (roles, sessions, webhooks and their outbox, tombstones, history); three references do not
+ * (a participation record's session, a room's roles), and PostgreSQL checks those as each
+ * cascade runs, so what holds them goes first: participants (with their activity and presence),
+ * then rooms (with their tags and roles). A room's link (room_links) names no team: the links of
+ * its rooms are freed, for another team to take. Answers whether the team existed.
+ */
+export async function deleteTeam(db: Executor, teamId: string): Promise<boolean> {
+  const teamRooms = db.selectFrom('rooms').select('id').where('team_id', '=', teamId);
+  await db.deleteFrom('room_links').where('room_id', 'in', teamRooms).execute();
+  await db.deleteFrom('participants').where('team_id', '=', teamId).execute();
+  await db.deleteFrom('rooms').where('team_id', '=', teamId).execute();
+  const result = await db.deleteFrom('teams').where('id', '=', teamId).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
