@@ -190,7 +190,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     metrics.readFrom({ store, bus, feed: services.feed, clock: deliveryClock, mode: store.kind === 'sqlite' ? 'embedded' : 'cluster', version: packageVersion() }, logger);
     let metricsServer: MetricsServer | undefined;
     server.addHook('onReady', async function startMetrics() {
-      metricsServer = await metrics.serve(config.host, config.metricsPort!, logger);
+      metricsServer = await metrics.serve(config.metricsHost, config.metricsPort!, logger);
       // Not `url`: that field names the API's address in the start-up log, which scripts read.
       logger.info({ metricsUrl: metricsServer.url }, 'metrics are served');
     });

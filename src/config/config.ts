@@ -53,10 +53,12 @@ export interface Config {
   /** Requests a minute each team may make on /api/v1; 0 means no limit. */
   rateLimitPerMinute: number;
   /**
-   * Where Prometheus metrics are served (GET /metrics on HOST at this port), apart from the API
-   * so that only the monitoring network reaches them; undefined serves none. 0 takes any free port.
+   * Where Prometheus metrics are served (GET /metrics on metricsHost at this port), apart from
+   * the API; undefined serves none. 0 takes any free port.
    */
   metricsPort: number | undefined;
+  /** The address the metrics port binds: loopback unless the monitoring network is elsewhere. */
+  metricsHost: string;
   /** How long a web participant whose page lost its connection stays in the room (a reload within it keeps the same participant). */
   presenceGraceMs: number;
   /**
@@ -109,8 +111,9 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
   const port = parseInteger('PORT', read('PORT') ?? '3000', 0, 65535);
   const host = parseHost(read('HOST') ?? '127.0.0.1');
   const dataDir = path.resolve(read('ROOMLINE_DATA_DIR') ?? './data');
-  const metricsPort = read('ROOMLINE_METRICS_PORT');
-  if (metricsPort !== undefined && metricsPort !== '0' && metricsPort === String(port)) {
+  const rawMetricsPort = read('ROOMLINE_METRICS_PORT');
+  const metricsPort = rawMetricsPort === undefined ? undefined : parseInteger('ROOMLINE_METRICS_PORT', rawMetricsPort, 0, 65535);
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
     throw new ConfigError('ROOMLINE_METRICS_PORT', `must differ from PORT (${port}): metrics are served apart from the API`);
   }
 
@@ -192,7 +195,8 @@ export function loadConfig(env: Environment = process.env, overrides: Environmen
     frameAncestors: parseFrameAncestors(read('ROOMLINE_FRAME_ANCESTORS') ?? '*'),
     maxStreamsPerTeam: parseInteger('ROOMLINE_MAX_STREAMS_PER_TEAM', read('ROOMLINE_MAX_STREAMS_PER_TEAM') ?? '1000', 1, 1_000_000),
     rateLimitPerMinute: parseInteger('ROOMLINE_RATE_LIMIT', read('ROOMLINE_RATE_LIMIT') ?? '1000', 0, 10_000_000),
-    metricsPort: metricsPort === undefined ? undefined : parseInteger('ROOMLINE_METRICS_PORT', metricsPort, 0, 65535),
+    metricsPort,
+    metricsHost: parseHost(read('ROOMLINE_METRICS_HOST') ?? '127.0.0.1', 'ROOMLINE_METRICS_HOST'),
     presenceGraceMs: parseInteger('ROOMLINE_PRESENCE_GRACE_MS', read('ROOMLINE_PRESENCE_GRACE_MS') ?? '5000', 1000, 600_000),
     webhookAddresses,
     webhooks: {
@@ -216,9 +220,9 @@ function parseInteger(variable: string, raw: string, min: number, max: number): 
 }
 
 /** An address or a host name to bind: a URL or a host:port here would only fail later, at listen. */
-function parseHost(raw: string): string {
+function parseHost(raw: string, variable = 'HOST'): string {
   if (isIP(raw) !== 0 || /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(raw)) return raw;
-  throw new ConfigError('HOST', `must be an IP address or a host name (no scheme or port), got "${raw}"`);
+  throw new ConfigError(variable, `must be an IP address or a host name (no scheme or port), got "${raw}"`);
 }
 
 /** A CSP source list: `*`, `'self'`, `'none'` or origins such as https://app.example.com. */

@@ -29,6 +29,13 @@ export interface PrometheusMetrics extends Metrics {
 
 /** The longest a scrape waits for the store's reads. */
 const STORE_READ_DEADLINE_MS = 2000;
+/** The store is read at most this often, however often the metrics are asked for. */
+const STORE_READ_EVERY_MS = 5000;
+
+export interface PrometheusOptions {
+  /** How often the store may be read for the gauges, at the most (tests lengthen it). */
+  storeReadEveryMs: number;
+}
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -42,22 +49,25 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
- * The Prometheus metrics (prom-client): the process's own (CPU, memory, heap, event loop delay,
- * garbage collection), counters and histograms of requests and webhook attempts, and gauges read
- * at each scrape. Names start with `roomline_`.
+ * The Prometheus metrics (prom-client): the process's own under their standard names
+ * (`process_*`, `nodejs_*`: CPU, memory, heap, event loop delay, garbage collection), counters
+ * and histograms of requests and webhook attempts, and gauges read at each scrape. roomline's
+ * own names start with `roomline_`.
  */
-export function createPrometheusMetrics(): PrometheusMetrics {
+export function createPrometheusMetrics(options: PrometheusOptions = { storeReadEveryMs: STORE_READ_EVERY_MS }): PrometheusMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'roomline_' });
-  const requests = new Counter({ name: 'roomline_http_requests_total', help: 'Answered HTTP requests, by method, route pattern and status.', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
-  const requestSeconds = new Histogram({ name: 'roomline_http_request_duration_seconds', help: 'From a request’s arrival to its answer, by method and route pattern (event streams are not counted).', labelNames: ['method', 'route'] as const, buckets: DURATION_BUCKETS, registers: [registry] });
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({ name: 'roomline_http_requests_total', help: 'Answered HTTP requests, by method, route pattern and status code (event streams and panels that open are not counted; those refused are).', labelNames: ['method', 'route', 'code'] as const, registers: [registry] });
+  const requestSeconds = new Histogram({ name: 'roomline_http_request_duration_seconds', help: 'From a request’s arrival to its answer, by method and route pattern.', labelNames: ['method', 'route'] as const, buckets: DURATION_BUCKETS, registers: [registry] });
   const attempts = new Counter({ name: 'roomline_webhook_attempts_total', help: 'Webhook delivery attempts made by this node, by outcome: delivered, retrying (failed, tried again later) or failed (given up).', labelNames: ['outcome'] as const, registers: [registry] });
+  // Every outcome from 0, so that the first failure is an increase, not a new series.
+  for (const outcome of ['delivered', 'retrying', 'failed'] as const) attempts.inc({ outcome }, 0);
   const attemptSeconds = new Histogram({ name: 'roomline_webhook_attempt_duration_seconds', help: 'How long webhook receivers took to answer an attempt (or to fail it).', buckets: DURATION_BUCKETS, registers: [registry] });
 
   return {
     registry,
     request(method, route, status, seconds) {
-      requests.inc({ method, route, status: String(status) });
+      requests.inc({ method, route, code: String(status) });
       requestSeconds.observe({ method, route }, seconds);
     },
     webhookAttempt(outcome, seconds) {
@@ -65,19 +75,19 @@ export function createPrometheusMetrics(): PrometheusMetrics {
       attemptSeconds.observe(seconds);
     },
     readFrom(sources, logger) {
-      readGauges(registry, sources, logger);
+      readGauges(registry, sources, logger, options.storeReadEveryMs);
     },
     serve: (host, port, logger) => serveMetrics(registry, host, port, logger),
   };
 }
 
-function readGauges(registry: Registry, sources: MetricsSources, logger: Logger): void {
+function readGauges(registry: Registry, sources: MetricsSources, logger: Logger, storeReadEveryMs: number): void {
   const { store, bus, feed, clock } = sources;
   const registers = [registry];
-  new Gauge({ name: 'roomline_info', help: 'Always 1: the version and mode (embedded or cluster) as labels.', labelNames: ['version', 'mode'] as const, registers }).set({ version: sources.version, mode: sources.mode }, 1);
+  new Gauge({ name: 'roomline_build_info', help: 'Always 1: the version and mode (embedded or cluster) as labels.', labelNames: ['version', 'mode'] as const, registers }).set({ version: sources.version, mode: sources.mode }, 1);
   new Gauge({
     name: 'roomline_bus_reachable',
-    help: '1 while the event bus answers (always in embedded mode), 0 while Redis is out of reach: other nodes’ panels and streams miss this node’s events meanwhile.',
+    help: '0 while publishing to Redis fails (other nodes’ panels and streams miss this node’s events meanwhile), 1 otherwise (always in embedded mode). A silent Redis is noticed at the next publish.',
     registers,
     collect() {
       this.set(bus.reachable() ? 1 : 0);
@@ -101,22 +111,34 @@ function readGauges(registry: Registry, sources: MetricsSources, logger: Logger)
   });
 
   // Read from the store: the whole deployment's, the same on every node of a cluster. One read
-  // per scrape serves every gauge below (prom-client collects them side by side).
+  // serves every gauge below (prom-client collects them side by side), at most one is in flight,
+  // and scrapes closer together than storeReadEveryMs share the last: however often the port
+  // is asked, the store is read at that pace.
   let reading: Promise<void> | undefined;
+  let readAt = -Infinity;
   const readOnce = async () => {
-    reading ??= readStore().finally(() => (reading = undefined));
-    await reading;
+    if (reading === undefined && performance.now() - readAt >= storeReadEveryMs) {
+      readAt = performance.now();
+      reading = readStore().finally(() => (reading = undefined));
+    }
+    if (reading === undefined) return;
+    // A scrape answers within the scraper's own timeout (10 s by default) even while the
+    // database does not: the read goes on, and the next scrape waits for the same one.
+    await withDeadline(reading, STORE_READ_DEADLINE_MS).catch(() => reachable.set(0));
   };
-  const reachable = new Gauge({ name: 'roomline_store_reachable', help: '1 when the store answered this scrape’s reads, 0 when it did not (the store’s gauges then keep their last values).', registers, collect: readOnce });
+  const reachable = new Gauge({ name: 'roomline_store_reachable', help: '1 when the store answered its last read, 0 when it failed or took over 2 s (the store’s gauges then keep their last values).', registers, collect: readOnce });
   const liveParticipants = new Gauge({ name: 'roomline_live_participants', help: 'Live participants in all rooms, by type (web or phone); the same on every node of a cluster.', labelNames: ['type'] as const, registers, collect: readOnce });
   const liveSessions = new Gauge({ name: 'roomline_live_sessions', help: 'Rooms with a live session; the same on every node of a cluster.', registers, collect: readOnce });
   const pending = new Gauge({ name: 'roomline_webhook_deliveries_pending', help: 'Webhook deliveries waiting to be delivered (in flight, retrying or queued behind another); the same on every node of a cluster.', registers, collect: readOnce });
-  const oldest = new Gauge({ name: 'roomline_webhook_oldest_pending_seconds', help: 'How long the longest-waiting pending delivery has waited since its event (0 when none waits): how far webhooks lag behind.', registers, collect: readOnce });
+  const oldest = new Gauge({
+    name: 'roomline_webhook_oldest_pending_age_seconds',
+    help: 'How long the longest-waiting webhook queue’s head has waited since it was queued (its event, or a manual retry); 0 when none waits.',
+    registers,
+    collect: readOnce,
+  });
   async function readStore(): Promise<void> {
     try {
-      // A scrape must answer within the scraper's own timeout (10 s by default) even while the
-      // database does not (a connection attempt alone may wait 10 s): past this, it is unreachable.
-      const [live, backlog] = await withDeadline(Promise.all([countLive(store.db), outboxBacklog(store.db)]), STORE_READ_DEADLINE_MS);
+      const [live, backlog] = await Promise.all([countLive(store.db), outboxBacklog(store.db)]);
       liveParticipants.set({ type: 'web' }, live.web);
       liveParticipants.set({ type: 'phone' }, live.phone);
       liveSessions.set(live.sessions);
@@ -155,7 +177,10 @@ export async function serveMetrics(registry: Registry, host: string, port: numbe
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const taken = error.code === 'EADDRINUSE' ? `another program listens on ${host}:${port}; choose another with ROOMLINE_METRICS_PORT` : error.message;
+      reject(new Error(`ROOMLINE_METRICS_PORT: cannot serve the metrics: ${taken}`, { cause: error }));
+    });
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;

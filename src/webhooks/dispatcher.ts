@@ -241,8 +241,9 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     // The webhook's next delivery goes on with this sender, unless its turn is over and another
     // webhook waits for one.
     const goOn = !stopped && (performance.now() - turnStarted < TURN_MS || !yieldsSender(delivery.team_id));
-    const next = await store.settleDelivery({ delivery, outcome, next: goOn ? { now, until: now + leaseMs } : undefined });
+    // Counted as made, whether or not its outcome can be recorded.
     metrics.webhookAttempt(delivered ? 'delivered' : givenUp ? 'failed' : 'retrying', took);
+    const next = await store.settleDelivery({ delivery, outcome, next: goOn ? { now, until: now + leaseMs } : undefined });
     if (!delivered) {
       logger.info({ delivery: delivery.id, webhook: delivery.webhook_id, attempts, status: statusCode, error, refused, givenUp }, 'webhook attempt failed');
     }

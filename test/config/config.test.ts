@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       shutdownGraceSeconds: 10,
       webhookAddresses: 'private',
       metricsPort: undefined,
+      metricsHost: '127.0.0.1',
     });
   });
 
@@ -62,6 +63,7 @@ describe('loadConfig', () => {
         ROOMLINE_WEBHOOK_ADDRESSES: 'Public',
         ROOMLINE_DELIVERY_RETENTION_DAYS: '30',
         ROOMLINE_METRICS_PORT: '9464',
+        ROOMLINE_METRICS_HOST: '0.0.0.0',
       },
       { PORT: '9090' },
     );
@@ -85,6 +87,7 @@ describe('loadConfig', () => {
       webhookAddresses: 'public',
       webhooks: { retentionMs: 30 * 86_400_000 },
       metricsPort: 9464,
+      metricsHost: '0.0.0.0',
     });
   });
 
@@ -133,6 +136,8 @@ describe('loadConfig', () => {
       [{ ROOMLINE_METRICS_PORT: '70000' }, 'ROOMLINE_METRICS_PORT'],
       // Metrics apart from the API: one port cannot be both.
       [{ PORT: '4000', ROOMLINE_METRICS_PORT: '4000' }, 'ROOMLINE_METRICS_PORT'],
+      [{ PORT: '4000', ROOMLINE_METRICS_PORT: '04000' }, 'ROOMLINE_METRICS_PORT'],
+      [{ ROOMLINE_METRICS_HOST: 'http://0.0.0.0' }, 'ROOMLINE_METRICS_HOST'],
     ];
     for (const [env, variable] of cases) {
       const error = configError(env);
