@@ -187,7 +187,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await server.register(roomPageRoutes, { services });
 
   if (metrics !== undefined) {
-    metrics.readFrom({ store, bus, feed: services.feed, clock: deliveryClock, mode: store.kind === 'sqlite' ? 'embedded' : 'cluster', version: packageVersion() }, logger);
+    metrics.readFrom({ store, dispatcher, senders: config.webhooks.concurrency, bus, feed: services.feed, clock: deliveryClock, mode: store.kind === 'sqlite' ? 'embedded' : 'cluster', version: packageVersion() }, logger);
     let metricsServer: MetricsServer | undefined;
     server.addHook('onReady', async function startMetrics() {
       metricsServer = await metrics.serve(config.metricsHost, config.metricsPort!, logger);

@@ -6,12 +6,16 @@ import type { Bus } from '../bus/bus.js';
 import type { Clock } from '../domain/clock.js';
 import type { RoomFeed } from '../domain/room-feed.js';
 import type { Store } from '../store/store.js';
+import type { Dispatcher } from '../webhooks/dispatcher.js';
 import { countLive, outboxBacklog } from '../store/repos/gauges.js';
 import type { Metrics } from './metrics.js';
 
 /** What the gauges read when Prometheus scrapes, rather than keeping counts of their own. */
 export interface MetricsSources {
   store: Store;
+  dispatcher: Pick<Dispatcher, 'sending'>;
+  /** ROOMLINE_WEBHOOK_CONCURRENCY: what `sending` is measured against. */
+  senders: number;
   bus: Bus;
   feed: RoomFeed;
   clock: Clock;
@@ -82,7 +86,7 @@ export function createPrometheusMetrics(options: PrometheusOptions = { storeRead
 }
 
 function readGauges(registry: Registry, sources: MetricsSources, logger: Logger, storeReadEveryMs: number): void {
-  const { store, bus, feed, clock } = sources;
+  const { store, bus, feed, clock, dispatcher } = sources;
   const registers = [registry];
   new Gauge({ name: 'roomline_build_info', help: 'Always 1: the version and mode (embedded or cluster) as labels.', labelNames: ['version', 'mode'] as const, registers }).set({ version: sources.version, mode: sources.mode }, 1);
   new Gauge({
@@ -93,6 +97,30 @@ function readGauges(registry: Registry, sources: MetricsSources, logger: Logger,
       this.set(bus.reachable() ? 1 : 0);
     },
   });
+  new Gauge({
+    name: 'roomline_webhook_senders_busy',
+    help: 'Webhook attempts in flight from this node: at ROOMLINE_WEBHOOK_CONCURRENCY (roomline_webhook_senders), due deliveries wait for a sender.',
+    registers,
+    collect() {
+      this.set(dispatcher.sending());
+    },
+  });
+  new Gauge({ name: 'roomline_webhook_senders', help: 'Webhook attempts this node makes at once, at most (ROOMLINE_WEBHOOK_CONCURRENCY).', registers }).set(sources.senders);
+  if (store.connections() !== undefined) {
+    new Gauge({
+      name: 'roomline_store_connections',
+      help: 'This node’s PostgreSQL connections: open and idle (of 10), and requests waiting for one (cluster mode).',
+      labelNames: ['state'] as const,
+      registers,
+      collect() {
+        const connections = store.connections();
+        if (connections === undefined) return;
+        this.set({ state: 'open' }, connections.open);
+        this.set({ state: 'idle' }, connections.idle);
+        this.set({ state: 'waiting' }, connections.waiting);
+      },
+    });
+  }
   new Gauge({
     name: 'roomline_rooms_watched',
     help: 'Rooms with an event stream or a participants panel open on this node.',

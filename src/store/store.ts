@@ -58,6 +58,11 @@ export interface Store {
   foreignVersion(): number | undefined;
   /** Resolves when the database answers a trivial query (readiness). */
   ping(): Promise<void>;
+  /**
+   * The node's database connections now: open, idle, and requests waiting for one. Undefined
+   * where there is no pool (SQLite: one writer and one reader, always open).
+   */
+  connections(): { open: number; idle: number; waiting: number } | undefined;
   close(): Promise<void>;
   /** One line for the start-up log, e.g. "sqlite at ./data/roomline.db". */
   describe(): string;

@@ -69,6 +69,8 @@ export interface Dispatcher {
    * when it says which): unless each of them has a sender here already, which goes on to them.
    */
   wake(webhookIds?: readonly string[]): void;
+  /** Attempts in flight from this node now: at most the concurrency, one per webhook. */
+  sending(): number;
   /** Stops taking work and waits for the attempts in flight. */
   stop(): Promise<void>;
 }
@@ -305,6 +307,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
   }
 
   return {
+    sending: () => inFlight.size,
     start() {
       if (!stopped) return;
       stopped = false;

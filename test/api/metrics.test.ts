@@ -76,6 +76,11 @@ describe('metrics', () => {
     expect(valueOf(text, 'roomline_webhook_oldest_pending_age_seconds')).toBe(0);
     expect(valueOf(text, 'roomline_webhook_attempts_total{outcome="failed"}')).toBe(0);
     expect(valueOf(text, 'roomline_store_reachable')).toBe(1);
+    expect(valueOf(text, 'roomline_webhook_senders')).toBe(64);
+    expect(valueOf(text, 'roomline_webhook_senders_busy')).toBe(0);
+    // A pool of PostgreSQL connections in cluster mode; SQLite has none to count.
+    if (currentBackend() === 'cluster') expect(valueOf(text, 'roomline_store_connections{state="open"}')).toBeGreaterThan(0);
+    else expect(text).not.toContain('roomline_store_connections');
     expect(valueOf(text, 'roomline_bus_reachable')).toBe(1);
     expect(valueOf(text, `roomline_build_info{version="0.1.0",mode="${currentBackend()}"}`)).toBe(1);
     // The process's own figures come too, under their standard names.

@@ -31,7 +31,7 @@ describe('metrics gauges read from the store', () => {
     const bus = await createBus(loadConfig({}), logger);
     try {
       const metrics = createPrometheusMetrics({ storeReadEveryMs: 60_000 });
-      metrics.readFrom({ store: counted, bus, feed: { watching: () => ({ rooms: 0, watchers: 0 }) } as never, clock: systemClock, mode: 'embedded', version: 'test' }, logger);
+      metrics.readFrom({ store: counted, dispatcher: { sending: () => 0 }, senders: 64, bus, feed: { watching: () => ({ rooms: 0, watchers: 0 }) } as never, clock: systemClock, mode: 'embedded', version: 'test' }, logger);
       await Promise.all(Array.from({ length: 20 }, () => metrics.registry.metrics()));
       for (let n = 0; n < 20; n += 1) await metrics.registry.metrics();
       expect(reads).toBe(2);

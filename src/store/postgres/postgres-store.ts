@@ -81,6 +81,7 @@ export async function openPostgresStore(options: PostgresStoreOptions, logger: L
     async ping() {
       await pool.query('select 1');
     },
+    connections: () => ({ open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await db.destroy();
     },

@@ -82,6 +82,7 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
     async ping() {
       writer.prepare('select 1').get();
     },
+    connections: () => undefined,
     async close() {
       await checkpointer?.stop();
       if (readDb !== writeDb) await readDb.destroy();
