@@ -25,7 +25,7 @@ export interface MetricsSources {
 
 export interface PrometheusMetrics extends Metrics {
   readonly registry: Registry;
-  /** Adds the gauges read from the store, the bus and the room feed at each scrape. */
+  /** Adds the gauges read from the store, the dispatcher, the bus and the room feed as they are scraped. */
   readFrom(sources: MetricsSources, logger: Logger): void;
   /** Serves them (serveMetrics). */
   serve(host: string, port: number, logger: Logger): Promise<MetricsServer>;
@@ -55,8 +55,8 @@ const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 /**
  * The Prometheus metrics (prom-client): the process's own under their standard names
  * (`process_*`, `nodejs_*`: CPU, memory, heap, event loop delay, garbage collection), counters
- * and histograms of requests and webhook attempts, and gauges read at each scrape. roomline's
- * own names start with `roomline_`.
+ * and histograms of requests and webhook attempts, and gauges read as they are scraped (the
+ * store's at most every storeReadEveryMs). roomline's own names start with `roomline_`.
  */
 export function createPrometheusMetrics(options: PrometheusOptions = { storeReadEveryMs: STORE_READ_EVERY_MS }): PrometheusMetrics {
   const registry = new Registry();

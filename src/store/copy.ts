@@ -12,7 +12,7 @@ import { snapshotDatabaseFile } from './sqlite/sqlite-store.js';
 /**
  * Every table, parents before the rows that reference them, each with its primary key: the
  * order rows are read in, one page after another. A table a migration adds must be listed
- * here, or `copyStore` refuses to copy (test/store/copy.test.ts checks the list).
+ * here: test/store/copy.test.ts fails until it is.
  */
 export const COPIED_TABLES: readonly { table: keyof Database; key: readonly string[] }[] = [
   { table: 'teams', key: ['id'] },
@@ -38,7 +38,7 @@ const PAGE_ROWS = 500;
 
 type Row = Record<string, unknown>;
 
-/** Why a copy did not start; nothing was written. */
+/** Why a copy was refused (its source, its target, or a row the target cannot hold); nothing was written. */
 export class CopyRefused extends Error {}
 
 export interface CopySource {
