@@ -52,7 +52,26 @@ const ACTIONS: Record<ParticipantActionPath, ParticipantAction> = {
 const MAX_PANELS_PER_PARTICIPANT = 10;
 export async function pageApiRoutes(app: Api, { services }: RouteOptions): Promise<void> {
   const { presence, moderation } = services;
-  const open = new Set<PanelStream>();
+  /** The open panels, each with its participant's room. */
+  const open = new Map<PanelStream, string>();
+
+  // A room deleted says so to its panels (room_deleted), but one that goes with its team
+  // (`roomline team delete`) says nothing: at every heartbeat, the panels of a room that is no
+  // longer there are told so and end. One read per room, however many panels it has.
+  const recheck = setInterval(function recheckPanelRooms() {
+    const byRoom = new Map<string, PanelStream[]>();
+    for (const [stream, roomId] of open) byRoom.set(roomId, [...(byRoom.get(roomId) ?? []), stream]);
+    for (const [roomId, streams] of byRoom) {
+      findRoomById(services.store.db, roomId).then(
+        (room) => {
+          if (room === undefined) for (const stream of streams) stream.roomGone();
+        },
+        // The store out of reach: the panels stay, as they would have had the check not run.
+        () => {},
+      );
+    }
+  }, services.config.streamHeartbeatMs);
+  recheck.unref();
 
   /** The live web participant whose credential the request carries; 401 otherwise. */
   async function participantOf(request: FastifyRequest): Promise<ParticipantRow> {
@@ -63,7 +82,8 @@ export async function pageApiRoutes(app: Api, { services }: RouteOptions): Promi
   }
 
   app.addHook('preClose', async function endPanelStreams() {
-    for (const stream of open) stream.end();
+    clearInterval(recheck);
+    for (const stream of open.keys()) stream.end();
   });
 
   app.post(
@@ -116,7 +136,7 @@ export async function pageApiRoutes(app: Api, { services }: RouteOptions): Promi
       reply.hijack();
       const readLocked = async () => (await findRoomById(services.store.db, participant.room_id))?.is_locked === 1;
       const stream = new PanelStream(reply.raw, participant.id, services.config.streamHeartbeatMs, readLocked);
-      open.add(stream);
+      open.set(stream, participant.room_id);
       stream.whenClosed(() => {
         open.delete(stream);
         release();

@@ -65,6 +65,11 @@ export class PanelStream extends StreamingResponse implements RoomWatcher {
     if (ownLeave) this.send({ type: 'ended', reason: endReasonOf(event) });
   }
 
+  /** The room is no longer there, though no event said so (its team was deleted): the panel ends as for a deleted room. */
+  roomGone(): void {
+    this.send({ type: 'ended', reason: 'room_deleted' });
+  }
+
   private send(message: PanelMessage): void {
     if (this.held !== undefined) return void this.held.push(message);
     this.write(line(message));

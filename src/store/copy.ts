@@ -143,12 +143,11 @@ export async function copyStore(source: Store, target: Store, onTable?: (table: 
 
 /**
  * Refuses a target with any row in any table, and keeps it so until the copy commits: another
- * copy into it waits, then finds it filled. PostgreSQL is locked by table; SQLite has one writer,
- * which a write that changes nothing takes.
+ * copy into it waits, then finds it filled. PostgreSQL is locked by table; SQLite's one writer
+ * is taken as the transaction begins (sqlite-store.ts).
  */
 async function holdEmptyTarget(target: Store, to: Transaction<Database>): Promise<void> {
   if (target.kind === 'postgres') await sql`lock table teams in exclusive mode`.execute(to);
-  else await sql`delete from teams where 1 = 0`.execute(to);
   for (const { table } of COPIED_TABLES) {
     const found = await sql<Row>`select 1 from ${sql.table(table)} limit 1`.execute(to);
     if (found.rows.length > 0) {

@@ -7,7 +7,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 describe('deleting a team', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer({ env: { ROOMLINE_WEBHOOK_RETRY_BASE_MS: '60000', ROOMLINE_WEBHOOK_RETRY_MAX_MS: '60000' } });
+    t = await startTestServer({ env: { ROOMLINE_WEBHOOK_RETRY_BASE_MS: '60000', ROOMLINE_WEBHOOK_RETRY_MAX_MS: '60000', ROOMLINE_STREAM_HEARTBEAT_MS: '200' } });
   });
   afterAll(async () => t.stop());
 
@@ -42,12 +42,28 @@ describe('deleting a team', () => {
     await busyTeam(t.apiB, 'gone', true);
     const web = await fetch(`${t.url}/room-page/api/rooms/gone-room/join`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Web' }) });
     expect(web.status).toBe(200);
+    // The web participant's panel is open: nothing is emitted when a team goes, yet it must end.
+    const { credential } = (await web.json()) as { credential: string };
+    const panel = await fetch(`${t.url}/room-page/api/stream?alive=1`, { headers: { authorization: `Bearer ${credential}` } });
+    expect(panel.status).toBe(200);
+    const panelText = (async () => {
+      const reader = panel.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return text;
+        text += decoder.decode(value);
+      }
+    })();
 
     const deleted = await t.running.services.teams.remove(t.teamB.team_id);
     expect(deleted).toMatchObject({ id: t.teamB.team_id, name: 'Team B' });
     // Other teams' rows are exactly as they were, and none of team B's is left.
     expect(await everyRow()).toEqual(others);
     expect((await t.apiB.get('/api/v1/rooms')).status).toBe(401);
+    const lines = (await panelText).trim().split('\n');
+    expect(JSON.parse(lines.at(-1)!)).toEqual({ type: 'ended', reason: 'room_deleted' });
     expect(await t.running.services.teams.remove(t.teamB.team_id)).toBeUndefined();
 
     // The deleted team's room names are free: another team's room takes the link.

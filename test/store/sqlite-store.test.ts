@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -164,5 +165,27 @@ describe('embedded store', () => {
       { id: 'row-a', created_at: 1 },
       { id: 'row-b', created_at: 1 },
     ]);
+  });
+
+  it('waits for another process that holds the write lock, rather than failing a transaction that read first', async () => {
+    // Another process (the CLI, say) takes the write lock, writes, and commits 300 ms later.
+    const holder = spawn(process.execPath, [
+      '-e',
+      `const D = require('better-sqlite3'); const db = new D(process.argv[1]);
+       db.exec('begin immediate'); db.prepare("insert into teams values ('held', 'held', 'k', 'h-held', '{}', 1, 1)").run();
+       console.log('locked'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300); db.exec('commit');`,
+      path.join(dataDir, 'roomline.db'),
+    ], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => holder.on('exit', resolve));
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    // A transaction that reads, then writes: it waits for the lock, and sees the other's commit.
+    const seen = await store.transaction(async (trx) => {
+      const before = (await trx.selectFrom('teams').select('id').execute()).map((row) => row.id);
+      await trx.insertInto('teams').values(teamRow('mine')).execute();
+      return before;
+    });
+    await exited;
+    expect(seen).toEqual(['held']);
+    expect(await teamIds()).toEqual(['held', 'mine']);
   });
 });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
@@ -41,7 +41,7 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
   writer.pragma('foreign_keys = ON');
   writer.pragma('busy_timeout = 5000');
 
-  const writeDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) });
+  const writeDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: beginningImmediately(withStatementCache(writer)) }) });
   const applied = await migrateToLatest(writeDb);
   if (applied.length > 0) logger.info({ migrations: applied }, 'store migrated');
 
@@ -91,6 +91,20 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
     describe() {
       return `sqlite at ${file}`;
     },
+  };
+}
+
+/**
+ * The writer's transactions take SQLite's write lock as they begin (BEGIN IMMEDIATE), not at
+ * their first write. Another process may hold it (the CLI's `team` commands): a transaction that
+ * has read and then asks for it cannot wait, as its reads may be stale once the other commits
+ * (SQLITE_BUSY at once, a 503), while one that asks first waits for it (busy_timeout). In this
+ * process there is no other writer, so it costs nothing.
+ */
+function beginningImmediately(database: SqliteDatabase): SqliteDatabase {
+  return {
+    close: () => database.close(),
+    prepare: (sql) => database.prepare(sql === 'begin' ? 'begin immediate' : sql),
   };
 }
 
