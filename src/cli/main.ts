@@ -151,6 +151,9 @@ async function withStore<S extends { close(): Promise<void> }, T>(store: S, work
   }
 }
 
+/** How long closing the backends may take once the grace period for in-flight requests is over. */
+const CLOSE_BACKENDS_SECONDS = 5;
+
 /**
  * SIGTERM or SIGINT drains the server (in-flight requests finish, the store closes) and exits
  * 0. A second signal while draining exits at once, for a human pressing Ctrl-C twice.
@@ -165,6 +168,14 @@ function stopOnSignals(running: RunningServer): void {
     }
     draining = true;
     logger.info({ signal }, 'shutting down');
+    // In-flight requests get the grace period; closing the backends after it may take as long as
+    // a database that does not answer lets a query wait (a minute). Past this, the process goes
+    // without it: what was answered is committed, and what was not is retried by its clients.
+    const deadlineSeconds = running.services.config.shutdownGraceSeconds + CLOSE_BACKENDS_SECONDS;
+    setTimeout(() => {
+      logger.warn({ seconds: deadlineSeconds }, 'stopping took too long (a database or Redis that does not answer?): exiting without waiting');
+      process.exit(1);
+    }, deadlineSeconds * 1000).unref();
     running.stop().then(
       () => {
         logger.info('stopped');
