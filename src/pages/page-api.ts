@@ -60,7 +60,11 @@ export async function pageApiRoutes(app: Api, { services }: RouteOptions): Promi
   // longer there are told so and end. One read per room, however many panels it has.
   const recheck = setInterval(function recheckPanelRooms() {
     const byRoom = new Map<string, PanelStream[]>();
-    for (const [stream, roomId] of open) byRoom.set(roomId, [...(byRoom.get(roomId) ?? []), stream]);
+    for (const [stream, roomId] of open) {
+      const streams = byRoom.get(roomId);
+      if (streams === undefined) byRoom.set(roomId, [stream]);
+      else streams.push(stream);
+    }
     for (const [roomId, streams] of byRoom) {
       findRoomById(services.store.db, roomId).then(
         (room) => {
