@@ -201,7 +201,9 @@ export function createPresenceService(deps: CoreDeps, options: Partial<PresenceO
       lastRenewal = clock.now();
       const renewed = new Set([...socketLeased.keys(), ...heardFrom]);
       heardFrom = new Set();
-      await renewLeases([...renewed]);
+      // From when the renewal was decided, not when its write lands: one that lands after a
+      // connection closed must not outlast the close's own lease (closedAt + grace).
+      await renewLeases([...renewed], lastRenewal);
     }
     if (clock.now() < sweepFrom) return 0;
     const expired = await expiredPresences(store.db, clock.now(), SWEEP_BATCH);
