@@ -54,6 +54,8 @@ export async function pageApiRoutes(app: Api, { services }: RouteOptions): Promi
   const { presence, moderation } = services;
   /** The open panels, each with its participant's room. */
   const open = new Map<PanelStream, string>();
+  /** Panels past the limit's check and not yet held, per participant: they count against it meanwhile. */
+  const opening = new Map<string, number>();
 
   // A room deleted says so to its panels (room_deleted), but one that goes with its team
   // (`roomline team delete`) says nothing: at every heartbeat, the panels of a room that is no
@@ -131,11 +133,22 @@ export async function pageApiRoutes(app: Api, { services }: RouteOptions): Promi
       // A person has a panel open in a tab or two; a credential cannot hold a node's sockets and
       // fan-out for itself (a room's visitors need no developer key, and streams are not counted
       // by any request limit).
-      if (presence.connectionCount(participant.id) >= MAX_PANELS_PER_PARTICIPANT) {
+      // Checked and reserved in one step: requests that arrive together would otherwise all pass
+      // the check before the first of them is held.
+      if (presence.connectionCount(participant.id) + (opening.get(participant.id) ?? 0) >= MAX_PANELS_PER_PARTICIPANT) {
         throw new ApiError('too_many_requests', `A participant may have at most ${MAX_PANELS_PER_PARTICIPANT} panels open at once.`);
       }
-      const capabilities = await moderation.capabilities(participant);
-      const release = await presence.hold(participant.id, { heard: request.query.alive === true });
+      opening.set(participant.id, (opening.get(participant.id) ?? 0) + 1);
+      let capabilities: Awaited<ReturnType<typeof moderation.capabilities>>;
+      let release: () => void;
+      try {
+        capabilities = await moderation.capabilities(participant);
+        release = await presence.hold(participant.id, { heard: request.query.alive === true });
+      } finally {
+        const left = (opening.get(participant.id) ?? 1) - 1;
+        if (left > 0) opening.set(participant.id, left);
+        else opening.delete(participant.id);
+      }
 
       reply.hijack();
       const readLocked = async () => (await findRoomById(services.store.db, participant.room_id))?.is_locked === 1;

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isoTime, isoTimeMicros, ManualClock } from '../../src/domain/clock.js';
 import { DEFAULT_PRESENCE_OPTIONS } from '../../src/domain/presence.js';
@@ -6,6 +8,20 @@ import { startTestServer, waitFor, type TestServer } from '../helpers/server.js'
 import { joinAs, joinPage, openPanel, sayAlive } from './page-client.js';
 
 const GRACE = DEFAULT_PRESENCE_OPTIONS.graceMs;
+const run = promisify(execFile);
+
+/** Opens COUNT panel streams with one credential, all at once, and prints their statuses. */
+const OPEN_PANELS_AT_ONCE = `
+import http from 'node:http';
+const [url, credential, count] = process.argv.slice(1);
+const statuses = await Promise.all(Array.from({ length: Number(count) }, () => new Promise((resolve, reject) => {
+  // Each stays open until every one has its answer.
+  const request = http.get(url, { agent: false, headers: { authorization: 'Bearer ' + credential } }, (response) => resolve(response.statusCode));
+  request.on('error', reject);
+})));
+console.log(JSON.stringify(statuses));
+process.exit(0);
+`;
 
 const AGENTS = {
   desktop: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36',
@@ -47,6 +63,17 @@ describe('web participants on the room page', () => {
     }, 5000, 'a panel again');
     panels.push(again);
     for (const panel of panels) panel.close();
+  });
+
+  it('holds the limit for panels asked for all at once, too', async () => {
+    const room = await createRoom(t.api);
+    const { credential } = await joinAs(t, room.id, { name: 'Many tabs at once' });
+    // From another process, so that the requests arrive together, as a client's would: this
+    // process's own requests would reach the server one turn of its event loop at a time.
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', OPEN_PANELS_AT_ONCE, `${t.url}/room-page/api/stream`, credential, '100']);
+    const answered = JSON.parse(stdout) as number[];
+    expect(answered.filter((status) => status === 200)).toHaveLength(10);
+    expect(answered.filter((status) => status === 429)).toHaveLength(90);
   });
 
   it('joins under the given name and the room’s default role, with the device its browser reports', async () => {
