@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { signatureHeader } from '../../src/webhooks/signature.js';
+import { signatureHeader, verifySignature } from '../../src/webhooks/signature.js';
 
 /** The README's verification snippet, loaded as the module a receiver would paste it into. */
 async function readmeVerifier(): Promise<(key: string, body: string, header: string) => boolean> {
@@ -29,5 +30,18 @@ describe("the README's signature recipe", () => {
     expect(verify('another-key-0123456789', body, header)).toBe(false);
     expect(verify(key, body, signatureHeader(key, body, now - 3600))).toBe(false);
     expect(verify(key, body, 't=1,v1=zz')).toBe(false);
+  });
+
+  it('refuses a delivery forged from a room token, which the same key signs', async () => {
+    const verify = await readmeVerifier();
+    const key = 'team-developer-key-0123456789';
+    // An invitee holds a room token: its signature is HMAC-SHA256 over "header.payload", the
+    // shape of "t.body", keyed with the developer key as it is. Only a timestamp of digits tells
+    // the two apart.
+    const token = await new SignJWT({ u: 'Guest' }).setProtectedHeader({ typ: 'JWT', alg: 'HS256' }).setIssuedAt().sign(new TextEncoder().encode(key));
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const forged = `t=${header},v1=${Buffer.from(signature, 'base64url').toString('hex')}`;
+    expect(verify(key, payload, forged)).toBe(false);
+    expect(verifySignature(key, payload, forged)).toBe(false);
   });
 });
