@@ -50,17 +50,20 @@ const REFUSED: Record<WebhookAddresses, readonly RefusedAddressKind[]> = {
 };
 
 /**
- * An attempt's connection went to, or would have gone to, a refused address. Its message is the
- * delivery's `last_error`, the same for every refusal: it must not tell a team what the name
- * resolved to. The address and kind are for the server's log.
+ * An attempt's connection went to, or would have gone to, a refused address; in `public` mode,
+ * also a host name that did not resolve (`kind` 'unresolved', the lookup's error as `detail`).
+ * Its message is the delivery's `last_error`, the same for every refusal: it must not tell a team
+ * what a name resolved to, nor, where internal names are refused, which of them exist. The
+ * address (or name), kind and detail are for the server's log.
  */
 export class AddressNotAllowedError extends Error {
   readonly code = 'ERR_WEBHOOK_ADDRESS_NOT_ALLOWED';
   constructor(
     readonly address: string,
-    readonly kind: RefusedAddressKind,
+    readonly kind: RefusedAddressKind | 'unresolved',
+    readonly detail?: string,
   ) {
-    super('address not allowed: webhooks may not be sent to the address of this endpoint');
+    super('address not allowed: this endpoint has no address webhooks may be sent to');
     this.name = 'AddressNotAllowedError';
   }
 }
@@ -111,7 +114,10 @@ export function createAddressPolicy(mode: WebhookAddresses): AddressPolicy {
   const lookup: LookupFunction = function lookupAllowedAddresses(hostname, options, callback) {
     dns.lookup(hostname, { ...options, all: true }, function keepAllowedAddresses(error, addresses) {
       if (error !== null) {
-        callback(error, options.all === true ? [] : '');
+        // Told apart from a refused name, a failed lookup would let a team list which internal
+        // names the server's resolver knows.
+        const refusedAlike = REFUSED[mode].includes('private') ? new AddressNotAllowedError(hostname, 'unresolved', `${error.code ?? ''} ${error.message}`.trim()) : error;
+        callback(refusedAlike, options.all === true ? [] : '');
         return;
       }
       // Of a name's addresses only the allowed ones are tried; it is refused when none is.

@@ -207,7 +207,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
 
     let statusCode: number | null = null;
     let error: string | null = null;
-    let refused: { address: string; kind: RefusedAddressKind } | undefined;
+    let refused: { address: string; kind: RefusedAddressKind | 'unresolved'; detail?: string } | undefined;
     const sent = performance.now();
     try {
       refuseAddressLiteral(target.endpoint);
@@ -222,7 +222,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
       await response.body.dump({ limit: 64 * 1024 });
     } catch (cause) {
       error = describeFailure(cause);
-      if (cause instanceof AddressNotAllowedError) refused = { address: cause.address, kind: cause.kind };
+      if (cause instanceof AddressNotAllowedError) refused = { address: cause.address, kind: cause.kind, detail: cause.detail };
     }
 
     const took = (performance.now() - sent) / 1000;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, waitFor, type ApiClient, type TestServer } from '../helpers/server.js';
 import { Receiver } from '../helpers/receiver.js';
 
-const NOT_ALLOWED = 'address not allowed: webhooks may not be sent to the address of this endpoint';
+const NOT_ALLOWED = 'address not allowed: this endpoint has no address webhooks may be sent to';
 const FAST_RETRIES = { timeoutMs: 300, retryBaseMs: 20, retryMaxMs: 200, pollMs: 50 };
 
 /** Refused whatever ROOMLINE_WEBHOOK_ADDRESSES says, with what the message must say. */
@@ -148,12 +148,15 @@ describe('webhook endpoint addresses', () => {
     let restarted: TestServer;
     let byName: string;
     let byAddress: string;
+    let byUnknownName: string;
 
     beforeAll(async () => {
       const before = await startTestServer({ webhookDispatch: FAST_RETRIES });
       // `localhost` goes through the connection's lookup; 127.0.0.1 is connected to without one.
       byName = (await before.api.post('/api/v1/webhooks', { endpoint: `http://localhost:${receiver.port}/by-name`, events })).body.id;
       byAddress = (await before.api.post('/api/v1/webhooks', { endpoint: `http://127.0.0.1:${receiver.port}/by-address`, events })).body.id;
+      // .invalid never resolves (RFC 6761).
+      byUnknownName = (await before.api.post('/api/v1/webhooks', { endpoint: 'http://no-such-host.invalid/by-unknown-name', events })).body.id;
       await before.stop({ keepState: true });
       restarted = await startTestServer({ state: before.state, env: { ROOMLINE_WEBHOOK_ADDRESSES: 'public' }, webhookDispatch: FAST_RETRIES });
       const room = await restarted.api.post('/api/v1/rooms', { telephony_enabled: true });
@@ -173,6 +176,11 @@ describe('webhook endpoint addresses', () => {
       const delivery = await retriedDelivery(byName);
       expect(delivery).toMatchObject({ status: 'pending', last_status_code: null, last_error: NOT_ALLOWED });
       expect(receiver.requests.filter((request) => request.headers['x-roomline-delivery-id'] === delivery.id)).toEqual([]);
+    });
+
+    it('says of a name that does not resolve what it says of one that resolves to a refused address: which internal names exist is not for a team to learn', async () => {
+      const delivery = await retriedDelivery(byUnknownName);
+      expect(delivery).toMatchObject({ status: 'pending', last_status_code: null, last_error: NOT_ALLOWED });
     });
 
     it('does not connect to a refused address literal stored before', async () => {
