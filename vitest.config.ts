@@ -11,6 +11,7 @@ const MATRIX = [
   'test/pages/{room-page,presence,moderation}.test.ts',
   'test/hardening/isolation.test.ts',
   'test/hardening/fuzz.test.ts',
+  'test/hardening/history-reads.test.ts',
 ];
 /** Tests of several cluster nodes as processes. */
 const CLUSTER_ONLY = ['test/cluster/**/*.test.ts'];

@@ -13,6 +13,7 @@ import { createRoomService } from './domain/rooms.js';
 import { createRosterService } from './domain/roster.js';
 import { createRoomHistoryHook, createSessionService } from './domain/sessions.js';
 import { createUsageService } from './domain/usage.js';
+import { createHistoryReads } from './domain/history-reads.js';
 import { createAttendanceService } from './domain/attendance.js';
 import { createScheduler } from './domain/scheduler.js';
 import { createRoomFeed, type RoomFeedOptions } from './domain/room-feed.js';
@@ -114,6 +115,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const core: CoreDeps = { config, logger, store, bus, clock, changes };
   const teams = createTeamService({ store, clock });
   const rooms = createRoomService(core);
+  // Reads whose cost grows with a team's history (statistics, session lists) run on a thread of
+  // their own, so that one team's cannot stall everyone's requests. An in-memory database has
+  // no second connection to give it.
+  const history = config.databaseUrl === undefined && config.dataDir === ':memory:' ? undefined : createHistoryReads(config, logger, clock);
   const services: Services = {
     ...core,
     teams,
@@ -122,9 +127,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     roster: createRosterService(core),
     feed: createRoomFeed(core, options.feed),
     webhooks: createWebhookService({ store, changes, deliveryClock, addresses: webhookAddresses, onRetry: () => dispatcher.wake() }),
-    sessions: createSessionService(core),
+    sessions: { ...createSessionService(core), ...history?.sessions },
     attendance: createAttendanceService(core),
-    usage: createUsageService(core),
+    usage: history?.usage ?? createUsageService(core),
     tokens: createRoomTokenService(core),
     presence: createPresenceService(core, { graceMs: config.presenceGraceMs, ...options.presence }),
     moderation: createModerationService({ ...core, rooms }),
@@ -210,6 +215,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   server.addHook('onClose', async function closeBackends() {
     await scheduler.stop();
     await dispatcher.stop();
+    await history?.close();
     await bus.close();
     await store.close();
   });

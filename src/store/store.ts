@@ -83,6 +83,8 @@ export interface OpenOptions {
   migrate?: boolean;
   /** What the location was given as, for messages (DATABASE_URL, --from, --to). */
   setting?: string;
+  /** PostgreSQL only: the pool's size (10 by default). */
+  maxConnections?: number;
 }
 
 /**

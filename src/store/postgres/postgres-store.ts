@@ -27,6 +27,8 @@ export interface PostgresStoreOptions {
   migrate?: boolean;
   /** What the URL was given as, for messages: DATABASE_URL, or a flag of `roomline copy`. */
   setting?: string;
+  /** The pool's size: 10 by default; the history reads' thread keeps a small one of its own. */
+  maxConnections?: number;
 }
 
 /**
@@ -48,7 +50,7 @@ export async function openPostgresStore(options: PostgresStoreOptions, logger: L
   const sessionSettings = `set statement_timeout = ${statementTimeoutMs}; set idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_TIMEOUT_MS}`;
   const pool = new pg.Pool({
     connectionString: databaseUrl,
-    max: 10,
+    max: options.maxConnections ?? 10,
     connectionTimeoutMillis: connectTimeoutMs,
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,

@@ -95,6 +95,18 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
 }
 
 /**
+ * A read-only connection to the embedded database in `dataDir`, for a thread of its own (the
+ * history reads): WAL lets it read the last commit while this process's writer works. Nothing is
+ * migrated or written; the serving store has already brought the file up to date.
+ */
+export function openSqliteReader(dataDir: string): { db: Kysely<Database>; close(): Promise<void> } {
+  const reader = new BetterSqlite3(path.join(dataDir, 'roomline.db'), { readonly: true, fileMustExist: true });
+  reader.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(reader) }) });
+  return { db, close: () => db.destroy() };
+}
+
+/**
  * The writer's transactions take SQLite's write lock as they begin (BEGIN IMMEDIATE), not at
  * their first write. Another process may hold it (the CLI's `team` commands): a transaction that
  * has read and then asks for it cannot wait, as its reads may be stale once the other commits
