@@ -79,6 +79,9 @@ describe('cluster: a database that is too slow or out of reach', () => {
     await proxy.refuse();
     expectUnavailable(await api.get('/api/v1/rooms'));
     expectUnavailable(await join('refused'));
+    // Statistics and session lists, read on a thread with connections of its own, alike.
+    expectUnavailable(await api.get('/api/v1/statistics'));
+    expectUnavailable(await api.get('/api/v1/sessions'));
     await proxy.restore();
     await backToNormal();
     expect(await live()).toBe(1);
@@ -97,11 +100,15 @@ describe('cluster: a database that is too slow or out of reach', () => {
   });
 
   it('a database gone silent on open connections is a 503 within the timeouts, not a request that waits for good', async () => {
+    // The statistics' thread has its connections open too.
+    expect((await api.get('/api/v1/statistics')).status).toBe(200);
     proxy.silence();
     expectUnavailable(await api.get('/api/v1/rooms'));
     expectUnavailable(await join('silent'));
+    expectUnavailable(await api.get('/api/v1/statistics'));
     await proxy.restore();
     await backToNormal();
+    expect((await api.get('/api/v1/statistics')).status).toBe(200);
     expect(await live()).toBe(1);
     expect((await join('after')).status).toBe(200);
     expect(await live()).toBe(2);
