@@ -1,8 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Kysely } from 'kysely';
 import type { Config } from '../config/config.js';
 import { createLogger } from '../logger.js';
-import type { Database } from '../store/schema.js';
 import { isPostgresLocation, openStoreAt, type Store } from '../store/store.js';
 import { openSqliteReader } from '../store/sqlite/sqlite-store.js';
 import type { CoreDeps } from './deps.js';
@@ -28,9 +26,9 @@ const notHere = (what: string) =>
   });
 
 function depsAt(now: number): CoreDeps {
-  const store = new Proxy({ db: reads.db } as Store, {
+  const store = new Proxy(reads as Store, {
     get(target, member) {
-      if (member === 'db') return target.db;
+      if (member === 'db' || member === 'snapshot') return target[member];
       throw new Error(`store.${String(member)} is not available to the history reads`);
     },
   });
@@ -57,12 +55,11 @@ parentPort!.on('message', (message: HistoryJob | 'stop') => {
 });
 parentPort!.postMessage('ready');
 
-async function openReads(settings: Config): Promise<{ db: Kysely<Database>; close(): Promise<void> }> {
+async function openReads(settings: Config): Promise<Pick<Store, 'db' | 'snapshot' | 'close'>> {
   const location = settings.databaseUrl ?? settings.dataDir;
   if (!isPostgresLocation(location)) return openSqliteReader(location);
-  // Two connections: a job's reads run side by side (Promise.all), and jobs queue per team.
-  const store = await openStoreAt(location, settings, logger, { migrate: false, maxConnections: 2 });
-  return { db: store.db, close: () => store.close() };
+  // Two connections: a job reads in a snapshot and beside it (Promise.all).
+  return openStoreAt(location, settings, logger, { migrate: false, maxConnections: 2 });
 }
 
 /** An error as it crosses to the main thread: what errors.ts needs to answer it (code, cause). */

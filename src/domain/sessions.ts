@@ -2,27 +2,13 @@ import { invalidAfter, type Page } from '../api/pagination.js';
 import { findRoom } from '../store/repos/rooms.js';
 import { findLiveSession, type SessionRow } from '../store/repos/roster.js';
 import { findTeamSession, isRecordedRoom, isRecordId, pageSessions, recordRoomHistory, roomFacts, type RoomFacts } from '../store/repos/sessions.js';
-import {
-  participationsDuring,
-  participationsOfSessions,
-  type ParticipationRecord,
-} from '../store/repos/statistics.js';
+import { eachParticipationDuring, eachParticipationOfSessions } from '../store/repos/statistics.js';
 import type { Executor } from '../store/store.js';
 import type { CommitHook } from './changes.js';
 import { isoTime, isoTimeMicros } from './clock.js';
 import type { CoreDeps } from './deps.js';
 import { leaveEveryone, lockRosterRoom } from './roster-changes.js';
-import {
-  ALL_TIME,
-  MEDIA_PLANE_ZEROS,
-  dayRange,
-  groupBy,
-  participationFigures,
-  peakOverlap,
-  spanOf,
-  wholeMinutes,
-  type SessionMetric,
-} from './statistics.js';
+import { ALL_TIME, MEDIA_PLANE_ZEROS, ParticipationSweep, dayRange, spanOf, wholeMinutes, type SessionMetric } from './statistics.js';
 
 /** The filters of the session and participant lists (DS: date_start and date_end as Y-m-d, live, room_id). */
 export interface HistoryQuery {
@@ -104,13 +90,22 @@ export function createSessionService(deps: CoreDeps): SessionService {
     if (page.after !== undefined && after === undefined) throw invalidAfter();
     const filter = { teamId, roomId, live: query.live, started: dayRange(query.date_start, query.date_end) };
     const { total, rows } = await pageSessions(store.db, filter, page, after);
-    const [facts, participations] = await Promise.all([
-      roomFacts(store.db, teamId, rows.map((row) => row.room_id)),
-      participationsOfSessions(store.db, rows.map((row) => row.id)),
-    ]);
     const now = clock.now();
-    const bySession = groupBy(participations, (participation) => participation.session_id);
-    return { total_count: total, data: rows.map((row) => sessionEntry(row, facts.get(row.room_id)!, bySession.get(row.id) ?? [], now)) };
+    // Each session's records, counted and swept as they are read: one session may have many.
+    const sessionIds = rows.map((row) => row.id);
+    const records = new Map<string, number>();
+    const sweep = new ParticipationSweep(ALL_TIME, now, new Set(sessionIds));
+    const [facts] = await Promise.all([
+      roomFacts(store.db, teamId, rows.map((row) => row.room_id)),
+      store.snapshot((trx) =>
+        eachParticipationOfSessions(trx, sessionIds, (record) => {
+          records.set(record.session_id, (records.get(record.session_id) ?? 0) + 1);
+          sweep.add(record);
+        }),
+      ),
+    ]);
+    const entries = rows.map((row) => sessionEntry(row, facts.get(row.room_id)!, { total: records.get(row.id) ?? 0, max: sweep.peakOf(row.id) }));
+    return { total_count: total, data: entries };
   }
 
   return {
@@ -128,11 +123,12 @@ export function createSessionService(deps: CoreDeps): SessionService {
     async statistics(teamId, sessionId) {
       const session = await findTeamSession(store.db, teamId, sessionId);
       if (session === undefined) return undefined;
-      const [facts, participations] = await Promise.all([
-        roomFacts(store.db, teamId, [session.room_id]),
-        participationsDuring(store.db, { teamId, sessionId: session.id }, {}),
-      ]);
       const now = clock.now();
+      const sweep = new ParticipationSweep(ALL_TIME, now);
+      const [facts] = await Promise.all([
+        roomFacts(store.db, teamId, [session.room_id]),
+        store.snapshot((trx) => eachParticipationDuring(trx, { teamId, sessionId: session.id }, {}, (record) => sweep.add(record))),
+      ]);
       const span = spanOf(session.start_time, session.end_time, now);
       const about: SessionAbout = {
         ...roomAbout(facts.get(session.room_id)!),
@@ -144,8 +140,8 @@ export function createSessionService(deps: CoreDeps): SessionService {
       };
       const figures: Record<SessionMetric, number> = {
         ...MEDIA_PLANE_ZEROS,
-        ...participationFigures(participations, ALL_TIME, now),
-        live_participants: participations.filter((participation) => participation.leave_time === null).length,
+        ...sweep.figures(),
+        live_participants: sweep.live,
       };
       return { about, figures };
     },
@@ -198,7 +194,7 @@ export function roomAbout(room: RoomFacts): RoomAbout {
   };
 }
 
-function sessionEntry(session: SessionRow, room: RoomFacts, participations: readonly ParticipationRecord[], now: number): SessionEntry {
+function sessionEntry(session: SessionRow, room: RoomFacts, participants: { total: number; max: number }): SessionEntry {
   return {
     id: session.id,
     start_time: isoTimeMicros(session.start_time),
@@ -209,8 +205,8 @@ function sessionEntry(session: SessionRow, room: RoomFacts, participations: read
     friendly_url: room.friendly_url,
     room_is_deleted: room.is_deleted,
     participants_live: session.live_participants,
-    participants_total: participations.length,
-    participants_max: peakOverlap(participations.map((participation) => spanOf(participation.join_time, participation.leave_time, now))),
+    participants_total: participants.total,
+    participants_max: participants.max,
     live: session.end_time === null,
     end_reason: session.end_reason,
   };

@@ -45,31 +45,101 @@ export function wholeMinutes(milliseconds: number): number {
   return Math.round(milliseconds / MINUTE);
 }
 
-function totalLength(spans: readonly Span[]): number {
-  return spans.reduce((sum, span) => sum + (span.end - span.start), 0);
-}
-
 /**
  * The most spans present at one instant. At an instant where some leave and others arrive,
  * those leaving go first; a one-instant span is counted, then leaves.
  */
 export function peakOverlap(spans: readonly Span[]): number {
-  const LEAVE = 0;
-  const ARRIVE = 1;
-  const LEAVE_AFTER_INSTANT = 2;
-  const points: Array<{ time: number; order: number; delta: number }> = [];
-  for (const span of spans) {
-    points.push({ time: span.start, order: ARRIVE, delta: 1 });
-    points.push(span.end > span.start ? { time: span.end, order: LEAVE, delta: -1 } : { time: span.start, order: LEAVE_AFTER_INSTANT, delta: -1 });
+  const sweep = new OverlapSweep();
+  for (const span of [...spans].sort((a, b) => a.start - b.start)) sweep.arrive(span, '');
+  return sweep.peak;
+}
+
+/** The order of what happens at one instant: leaves, then arrivals, then one-instant spans leave. */
+const LEAVE = 0;
+const ARRIVE = 1;
+const LEAVE_AFTER_INSTANT = 2;
+
+interface Departure {
+  time: number;
+  order: number;
+  group: string;
+}
+
+/**
+ * The most spans present at one instant, overall and per group (a session), from spans that
+ * arrive in order of their start: what is present is only what has arrived and not yet left (a
+ * heap of departures), so memory follows the spans present at once, not all of them.
+ */
+export class OverlapSweep {
+  peak = 0;
+  /** The busiest group's peak. */
+  groupPeak = 0;
+  /** Each group's peak, for the groups asked for (the session lists). */
+  readonly peaks = new Map<string, number>();
+  private present = 0;
+  private readonly departures: Departure[] = [];
+  /** Present per group, while any is: a group leaves the map when none of it is. */
+  private readonly presentIn = new Map<string, { present: number; peak: number }>();
+
+  constructor(private readonly keepPeaksOf?: ReadonlySet<string>) {}
+
+  /** A span, its start not before any earlier one's. */
+  arrive(span: Span, group: string): void {
+    // What leaves before this arrival: everything earlier, and what leaves at this instant.
+    while (this.departures.length > 0 && precedes(this.departures[0]!, span.start, ARRIVE)) this.leave(this.pop());
+    this.present += 1;
+    if (this.present > this.peak) this.peak = this.present;
+    let ofGroup = this.presentIn.get(group);
+    if (ofGroup === undefined) this.presentIn.set(group, (ofGroup = { present: 0, peak: 0 }));
+    ofGroup.present += 1;
+    if (ofGroup.present > ofGroup.peak) ofGroup.peak = ofGroup.present;
+    if (ofGroup.peak > this.groupPeak) this.groupPeak = ofGroup.peak;
+    if (this.keepPeaksOf?.has(group) === true && ofGroup.peak > (this.peaks.get(group) ?? 0)) this.peaks.set(group, ofGroup.peak);
+    this.push(span.end > span.start ? { time: span.end, order: LEAVE, group } : { time: span.start, order: LEAVE_AFTER_INSTANT, group });
   }
-  points.sort((a, b) => a.time - b.time || a.order - b.order);
-  let present = 0;
-  let peak = 0;
-  for (const point of points) {
-    present += point.delta;
-    peak = Math.max(peak, present);
+
+  private leave(departure: Departure): void {
+    this.present -= 1;
+    const ofGroup = this.presentIn.get(departure.group)!;
+    ofGroup.present -= 1;
+    if (ofGroup.present === 0) this.presentIn.delete(departure.group);
   }
-  return peak;
+
+  private push(departure: Departure): void {
+    const heap = this.departures;
+    heap.push(departure);
+    for (let at = heap.length - 1; at > 0; ) {
+      const parent = (at - 1) >> 1;
+      if (!precedes(heap[at]!, heap[parent]!.time, heap[parent]!.order)) break;
+      [heap[at], heap[parent]] = [heap[parent]!, heap[at]!];
+      at = parent;
+    }
+  }
+
+  private pop(): Departure {
+    const heap = this.departures;
+    const first = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let at = 0; ; ) {
+        const left = 2 * at + 1;
+        const right = left + 1;
+        let least = at;
+        if (left < heap.length && precedes(heap[left]!, heap[least]!.time, heap[least]!.order)) least = left;
+        if (right < heap.length && precedes(heap[right]!, heap[least]!.time, heap[least]!.order)) least = right;
+        if (least === at) break;
+        [heap[at], heap[least]] = [heap[least]!, heap[at]!];
+        at = least;
+      }
+    }
+    return first;
+  }
+}
+
+function precedes(departure: Departure, time: number, order: number): boolean {
+  return departure.time < time || (departure.time === time && departure.order < order);
 }
 
 // --- figures ---------------------------------------------------------------------------------
@@ -124,41 +194,112 @@ export function groupBy<T, K>(records: readonly T[], keyOf: (record: T) => K): M
   return groups;
 }
 
-function presentIn<T>(records: readonly T[], spanOfRecord: (record: T) => Span, window: TimeWindow): Array<{ record: T; span: Span }> {
-  return records.flatMap((record) => {
-    const span = clip(spanOfRecord(record), window);
-    return span === undefined ? [] : [{ record, span }];
-  });
-}
+/**
+ * Minutes, counts, peaks and roles of participation records present in the window, computed as
+ * the records come, in order of join time: a team's whole history is never held at once.
+ */
+export class ParticipationSweep {
+  private readonly overlap: OverlapSweep;
+  private readonly roles = new Set<string>();
+  private readonly minutes = new Map<string, number>();
+  private readonly counts = new Map<string, number>();
+  private total = 0;
+  private active = 0;
+  /** Records still live (no leave time), present or not. */
+  live = 0;
 
-/** Minutes, counts, peak and roles of the participations present in the window. */
-export function participationFigures(participations: readonly Participation[], window: TimeWindow, now: number): ParticipationFigures {
-  const present = presentIn(participations, (p) => spanOf(p.join_time, p.leave_time, now), window);
-  const spans = present.map(({ span }) => span);
-  const figures = {
-    participation_minutes: wholeMinutes(totalLength(spans)),
-    active_participants: present.length,
-    max_concurrent_participants: peakOverlap(spans),
-    active_roles: new Set(present.flatMap(({ record }) => (record.role_id === null ? [] : [record.role_id]))).size,
-  } as ParticipationFigures;
-  for (const device of DEVICES) {
-    const ofDevice = present.filter(({ record }) => record.device === device).map(({ span }) => span);
-    figures[`${device}_participation_minutes`] = wholeMinutes(totalLength(ofDevice));
-    figures[`${device}_participants`] = ofDevice.length;
+  constructor(
+    private readonly window: TimeWindow,
+    private readonly now: number,
+    keepPeaksOf?: ReadonlySet<string>,
+  ) {
+    this.overlap = new OverlapSweep(keepPeaksOf);
   }
-  return figures;
+
+  /** A record, joined no earlier than any before it. */
+  add(record: Participation): void {
+    if (record.leave_time === null) this.live += 1;
+    const span = clip(spanOf(record.join_time, record.leave_time, this.now), this.window);
+    if (span === undefined) return;
+    const length = span.end - span.start;
+    this.total += length;
+    this.active += 1;
+    this.minutes.set(record.device, (this.minutes.get(record.device) ?? 0) + length);
+    this.counts.set(record.device, (this.counts.get(record.device) ?? 0) + 1);
+    if (record.role_id !== null) this.roles.add(record.role_id);
+    this.overlap.arrive(span, record.session_id);
+  }
+
+  figures(): ParticipationFigures {
+    const figures = {
+      participation_minutes: wholeMinutes(this.total),
+      active_participants: this.active,
+      max_concurrent_participants: this.overlap.peak,
+      active_roles: this.roles.size,
+    } as ParticipationFigures;
+    for (const device of DEVICES) {
+      figures[`${device}_participation_minutes`] = wholeMinutes(this.minutes.get(device) ?? 0);
+      figures[`${device}_participants`] = this.counts.get(device) ?? 0;
+    }
+    return figures;
+  }
+
+  /** The busiest session's peak, of the records present in the window. */
+  busiestSessionPeak(): number {
+    return this.overlap.groupPeak;
+  }
+
+  /** The peak of a session kept (`keepPeaksOf`), 0 when none of it was present. */
+  peakOf(sessionId: string): number {
+    return this.overlap.peaks.get(sessionId) ?? 0;
+  }
 }
 
-/** How many sessions (and rooms) were live in the window, their peak, and the busiest session's peak. */
+/** How many sessions (and rooms) were live in the window, and their peak; sessions come in order of start. */
+export class SessionSweep {
+  private readonly overlap = new OverlapSweep();
+  private readonly rooms = new Set<string>();
+  private count = 0;
+
+  constructor(
+    private readonly window: TimeWindow,
+    private readonly now: number,
+  ) {}
+
+  add(session: SessionSpan): void {
+    const span = clip(spanOf(session.start_time, session.end_time, this.now), this.window);
+    if (span === undefined) return;
+    this.count += 1;
+    this.rooms.add(session.room_id);
+    this.overlap.arrive(span, '');
+  }
+
+  figures(participations: ParticipationSweep): SessionFigures {
+    return {
+      sessions: this.count,
+      rooms: this.rooms.size,
+      max_concurrent_sessions: this.overlap.peak,
+      max_concurrent_participants_per_session: participations.busiestSessionPeak(),
+    };
+  }
+}
+
+const byJoinTime = (a: Participation, b: Participation) => a.join_time - b.join_time;
+
+/** Minutes, counts, peak and roles of the participations present in the window (in any order). */
+export function participationFigures(participations: readonly Participation[], window: TimeWindow, now: number): ParticipationFigures {
+  const sweep = new ParticipationSweep(window, now);
+  for (const participation of [...participations].sort(byJoinTime)) sweep.add(participation);
+  return sweep.figures();
+}
+
+/** How many sessions (and rooms) were live in the window, their peak, and the busiest session's peak (in any order). */
 export function sessionFigures(sessions: readonly SessionSpan[], participations: readonly Participation[], window: TimeWindow, now: number): SessionFigures {
-  const present = presentIn(sessions, (s) => spanOf(s.start_time, s.end_time, now), window);
-  const bySession = groupBy(presentIn(participations, (p) => spanOf(p.join_time, p.leave_time, now), window), ({ record }) => record.session_id);
-  return {
-    sessions: present.length,
-    rooms: new Set(present.map(({ record }) => record.room_id)).size,
-    max_concurrent_sessions: peakOverlap(present.map(({ span }) => span)),
-    max_concurrent_participants_per_session: [...bySession.values()].reduce((peak, group) => Math.max(peak, peakOverlap(group.map(({ span }) => span))), 0),
-  };
+  const ofSessions = new SessionSweep(window, now);
+  for (const session of [...sessions].sort((a, b) => a.start_time - b.start_time)) ofSessions.add(session);
+  const ofParticipations = new ParticipationSweep(window, now);
+  for (const participation of [...participations].sort(byJoinTime)) ofParticipations.add(participation);
+  return ofSessions.figures(ofParticipations);
 }
 
 // --- metrics ---------------------------------------------------------------------------------

@@ -2,23 +2,23 @@ import { roomFacts } from '../store/repos/sessions.js';
 import {
   countCustomRoles,
   countLive,
-  participationsDuring,
-  participationsOfRooms,
+  eachParticipationDuring,
+  eachSessionDuring,
+  participationTotalsOfRooms,
   sessionOpeners,
-  sessionsDuring,
   teamRoomTags,
   type UsageScope,
 } from '../store/repos/statistics.js';
 import type { CoreDeps } from './deps.js';
 import { historyRoomId, roomAbout, type List, type RoomAbout, type Statistics } from './sessions.js';
 import {
-  ALL_TIME,
   MEDIA_PLANE_ZEROS,
+  ParticipationSweep,
+  SessionSweep,
   dayRange,
   groupBy,
-  participationFigures,
   periodOf,
-  sessionFigures,
+  wholeMinutes,
   type RoomMetric,
   type TeamMetric,
 } from './statistics.js';
@@ -82,20 +82,25 @@ export interface UsageService {
 export function createUsageService(deps: CoreDeps): UsageService {
   const { store, clock } = deps;
 
-  /** A period's records and the figures computed from them, all as of one instant. */
+  /**
+   * A period's figures, computed as its records are read (in order, a page at a time), all in
+   * one snapshot of the store: one instant's records, however many pages they take.
+   */
   async function periodFigures(scope: UsageScope, dates: Dates) {
     const now = clock.now();
     const period = periodOf(dates.date_start, dates.date_end, now);
-    const [participations, sessions, live] = await Promise.all([
-      participationsDuring(store.db, scope, period.window),
-      sessionsDuring(store.db, scope, period.window),
-      countLive(store.db, scope),
-    ]);
+    const participations = new ParticipationSweep(period.window, now);
+    const sessions = new SessionSweep(period.window, now);
+    const live = await store.snapshot(async (trx) => {
+      await eachParticipationDuring(trx, scope, period.window, (record) => participations.add(record));
+      await eachSessionDuring(trx, scope, period.window, (session) => sessions.add(session));
+      return countLive(trx, scope);
+    });
     return {
       about: { date_start: period.date_start, date_end: period.date_end },
       live,
-      participation: participationFigures(participations, period.window, now),
-      session: sessionFigures(sessions, participations, period.window, now),
+      participation: participations.figures(),
+      session: sessions.figures(participations),
     };
   }
 
@@ -134,13 +139,17 @@ export function createUsageService(deps: CoreDeps): UsageService {
     async tagTotals(teamId) {
       const now = clock.now();
       const roomsByTag = groupBy(await teamRoomTags(store.db, teamId), (pair) => pair.tag);
-      const byRoom = groupBy(await participationsOfRooms(store.db, teamId, [...new Set([...roomsByTag.values()].flat().map((pair) => pair.room_id))]), (p) => p.room_id);
+      const byRoom = await participationTotalsOfRooms(store.db, teamId, [...new Set([...roomsByTag.values()].flat().map((pair) => pair.room_id))], now);
       return [...roomsByTag.entries()]
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([tag, pairs]) => {
-          const participations = pairs.flatMap((pair) => byRoom.get(pair.room_id) ?? []);
-          const { participation_minutes } = participationFigures(participations, ALL_TIME, now);
-          return { tag, rooms: pairs.length, participants: participations.length, participation_minutes };
+          let participants = 0;
+          let milliseconds = 0;
+          for (const { room_id } of pairs) {
+            participants += byRoom.get(room_id)?.records ?? 0;
+            milliseconds += byRoom.get(room_id)?.milliseconds ?? 0;
+          }
+          return { tag, rooms: pairs.length, participants, participation_minutes: wholeMinutes(milliseconds) };
         });
     },
 

@@ -5,6 +5,7 @@ import {
   dayRange,
   monthBefore,
   overlaps,
+  OverlapSweep,
   participationFigures,
   peakOverlap,
   periodOf,
@@ -36,6 +37,48 @@ describe('peakOverlap', () => {
   it('counts a one-instant presence at its instant, with whoever arrives then but not whoever leaves then', () => {
     expect(peakOverlap([span(5, 5)])).toBe(1);
     expect(peakOverlap([span(0, 5), span(5, 5), span(5, 9)])).toBe(2);
+  });
+});
+
+/** The most spans present at one instant, by sorting every arrival and departure: the sweep's reference. */
+function referencePeak(spans: ReadonlyArray<{ start: number; end: number }>): number {
+  const points = spans.flatMap(({ start, end }) => [
+    { time: start, order: 1, delta: 1 },
+    end > start ? { time: end, order: 0, delta: -1 } : { time: start, order: 2, delta: -1 },
+  ]);
+  points.sort((a, b) => a.time - b.time || a.order - b.order);
+  let present = 0;
+  let peak = 0;
+  for (const point of points) peak = Math.max(peak, (present += point.delta));
+  return peak;
+}
+
+describe('the overlap sweep, against sorting every instant', () => {
+  // A small seeded generator: the same cases on every run.
+  let seed = 20261130;
+  const random = (below: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % below;
+  };
+
+  it('finds the same peak, overall and per group, with ties and one-instant spans everywhere', () => {
+    for (let round = 0; round < 500; round++) {
+      const spans = Array.from({ length: 1 + random(40) }, () => {
+        const start = random(20);
+        return { start, end: start + (random(3) === 0 ? 0 : random(10)), group: `g${random(4)}` };
+      });
+      const sweep = new OverlapSweep(new Set(['g0', 'g1', 'g2', 'g3']));
+      for (const one of [...spans].sort((a, b) => a.start - b.start)) sweep.arrive(one, one.group);
+      expect(sweep.peak).toBe(referencePeak(spans));
+      let busiest = 0;
+      for (const group of ['g0', 'g1', 'g2', 'g3']) {
+        const peak = referencePeak(spans.filter((one) => one.group === group));
+        expect(sweep.peaks.get(group) ?? 0).toBe(peak);
+        busiest = Math.max(busiest, peak);
+      }
+      expect(sweep.groupPeak).toBe(busiest);
+      expect(peakOverlap(spans)).toBe(referencePeak(spans));
+    }
   });
 });
 

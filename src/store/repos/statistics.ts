@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Executor } from '../store.js';
 import type { ParticipantRow, SessionRow } from './roster.js';
 import type { TimeBounds } from './sessions.js';
@@ -20,36 +21,53 @@ const PARTICIPATION_COLUMNS = ['id', 'session_id', 'room_id', 'role_id', 'device
 export type ParticipationRecord = Pick<ParticipantRow, (typeof PARTICIPATION_COLUMNS)[number]>;
 export type SessionRecord = Pick<SessionRow, 'id' | 'room_id' | 'start_time' | 'end_time'>;
 
+/** How many records a paged read takes at once: however long a team's history, only this many are held. */
+const PAGE = 5000;
+
 /**
- * Participation records present in the range: joined before its end and not gone before its
- * start (one that joined and left at one instant inside it counts). An unbounded side is open.
+ * Visits the participation records present in the range — joined before its end and not gone
+ * before its start (one that joined and left at one instant inside it counts; an unbounded side
+ * is open) — in order of join time, a page at a time. Run it in a snapshot for one instant's view.
  */
-export async function participationsDuring(db: Executor, scope: UsageScope, range: TimeBounds): Promise<ParticipationRecord[]> {
-  let query = db
-    .selectFrom('participants')
-    .select(PARTICIPATION_COLUMNS)
-    .where('team_id', '=', scope.teamId);
-  if (scope.roomId !== undefined) query = query.where('room_id', '=', scope.roomId);
-  if (scope.sessionId !== undefined) query = query.where('session_id', '=', scope.sessionId);
+export async function eachParticipationDuring(db: Executor, scope: UsageScope, range: TimeBounds, visit: (record: ParticipationRecord) => void): Promise<void> {
   const { from, to } = range;
-  if (to !== undefined) query = query.where('join_time', '<', to);
-  if (from !== undefined) {
-    query = query.where((eb) => eb.or([eb('leave_time', 'is', null), eb('leave_time', '>', from), eb('join_time', '>=', from)]));
+  let after: ParticipationRecord | undefined;
+  for (;;) {
+    let query = db.selectFrom('participants').select(PARTICIPATION_COLUMNS).where('team_id', '=', scope.teamId);
+    if (scope.roomId !== undefined) query = query.where('room_id', '=', scope.roomId);
+    if (scope.sessionId !== undefined) query = query.where('session_id', '=', scope.sessionId);
+    if (to !== undefined) query = query.where('join_time', '<', to);
+    if (from !== undefined) query = query.where((eb) => eb.or([eb('leave_time', 'is', null), eb('leave_time', '>', from), eb('join_time', '>=', from)]));
+    if (after !== undefined) {
+      const { join_time, id } = after;
+      query = query.where('join_time', '>=', join_time).where((eb) => eb.or([eb('join_time', '>', join_time), eb('id', '>', id)]));
+    }
+    const page = await query.orderBy('join_time').orderBy('id').limit(PAGE).execute();
+    for (const record of page) visit(record);
+    if (page.length < PAGE) return;
+    after = page[page.length - 1];
   }
-  return query.execute();
 }
 
-/** Sessions present in the range, by the same rule. */
-export async function sessionsDuring(db: Executor, scope: UsageScope, range: TimeBounds): Promise<SessionRecord[]> {
-  let query = db.selectFrom('sessions').select(['id', 'room_id', 'start_time', 'end_time']).where('team_id', '=', scope.teamId);
-  if (scope.roomId !== undefined) query = query.where('room_id', '=', scope.roomId);
-  if (scope.sessionId !== undefined) query = query.where('id', '=', scope.sessionId);
+/** Visits the sessions present in the range, by the same rule, in order of start. */
+export async function eachSessionDuring(db: Executor, scope: UsageScope, range: TimeBounds, visit: (session: SessionRecord) => void): Promise<void> {
   const { from, to } = range;
-  if (to !== undefined) query = query.where('start_time', '<', to);
-  if (from !== undefined) {
-    query = query.where((eb) => eb.or([eb('end_time', 'is', null), eb('end_time', '>', from), eb('start_time', '>=', from)]));
+  let after: SessionRecord | undefined;
+  for (;;) {
+    let query = db.selectFrom('sessions').select(['id', 'room_id', 'start_time', 'end_time']).where('team_id', '=', scope.teamId);
+    if (scope.roomId !== undefined) query = query.where('room_id', '=', scope.roomId);
+    if (scope.sessionId !== undefined) query = query.where('id', '=', scope.sessionId);
+    if (to !== undefined) query = query.where('start_time', '<', to);
+    if (from !== undefined) query = query.where((eb) => eb.or([eb('end_time', 'is', null), eb('end_time', '>', from), eb('start_time', '>=', from)]));
+    if (after !== undefined) {
+      const { start_time, id } = after;
+      query = query.where('start_time', '>=', start_time).where((eb) => eb.or([eb('start_time', '>', start_time), eb('id', '>', id)]));
+    }
+    const page = await query.orderBy('start_time').orderBy('id').limit(PAGE).execute();
+    for (const session of page) visit(session);
+    if (page.length < PAGE) return;
+    after = page[page.length - 1];
   }
-  return query.execute();
 }
 
 /** How many sessions and participants are live in the scope now. */
@@ -92,25 +110,44 @@ export async function teamRoomTags(db: Executor, teamId: string): Promise<Array<
     .execute();
 }
 
-/** The participation records of these rooms, ever. */
-export async function participationsOfRooms(db: Executor, teamId: string, roomIds: readonly string[]): Promise<ParticipationRecord[]> {
-  if (roomIds.length === 0) return [];
-  return db
+/**
+ * Per room of these, ever: its participation records and their milliseconds present (a live
+ * one's until now), summed by the database.
+ */
+export async function participationTotalsOfRooms(db: Executor, teamId: string, roomIds: readonly string[], now: number): Promise<Map<string, { records: number; milliseconds: number }>> {
+  const totals = new Map<string, { records: number; milliseconds: number }>();
+  if (roomIds.length === 0) return totals;
+  const rows = await db
     .selectFrom('participants')
-    .select(PARTICIPATION_COLUMNS)
+    .select((eb) => [
+      'room_id',
+      eb.fn.countAll<number | string>().as('records'),
+      // A live record lasts until now, or not at all if it joined later (spanOf).
+      sql<number | string>`sum(case when leave_time is not null then leave_time - join_time when join_time < ${now} then ${now} - join_time else 0 end)`.as('milliseconds'),
+    ])
     .where('team_id', '=', teamId)
     .where('room_id', 'in', [...roomIds])
+    .groupBy('room_id')
     .execute();
+  for (const row of rows) totals.set(row.room_id, { records: Number(row.records), milliseconds: Number(row.milliseconds) });
+  return totals;
 }
 
-/** The participation records of these sessions. */
-export async function participationsOfSessions(db: Executor, sessionIds: readonly string[]): Promise<ParticipationRecord[]> {
-  if (sessionIds.length === 0) return [];
-  return db
-    .selectFrom('participants')
-    .select(PARTICIPATION_COLUMNS)
-    .where('session_id', 'in', [...sessionIds])
-    .execute();
+/** Visits the participation records of these sessions, in order of join time, a page at a time. */
+export async function eachParticipationOfSessions(db: Executor, sessionIds: readonly string[], visit: (record: ParticipationRecord) => void): Promise<void> {
+  if (sessionIds.length === 0) return;
+  let after: ParticipationRecord | undefined;
+  for (;;) {
+    let query = db.selectFrom('participants').select(PARTICIPATION_COLUMNS).where('session_id', 'in', [...sessionIds]);
+    if (after !== undefined) {
+      const { join_time, id } = after;
+      query = query.where('join_time', '>=', join_time).where((eb) => eb.or([eb('join_time', '>', join_time), eb('id', '>', id)]));
+    }
+    const page = await query.orderBy('join_time').orderBy('id').limit(PAGE).execute();
+    for (const record of page) visit(record);
+    if (page.length < PAGE) return;
+    after = page[page.length - 1];
+  }
 }
 
 /** Who was there at each session's first instant (the batch that opened it, and any join at that same instant), for sessions started in the range. */

@@ -99,11 +99,11 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
  * history reads): WAL lets it read the last commit while this process's writer works. Nothing is
  * migrated or written; the serving store has already brought the file up to date.
  */
-export function openSqliteReader(dataDir: string): { db: Kysely<Database>; close(): Promise<void> } {
+export function openSqliteReader(dataDir: string): Pick<Store, 'db' | 'snapshot' | 'close'> {
   const reader = new BetterSqlite3(path.join(dataDir, 'roomline.db'), { readonly: true, fileMustExist: true });
   reader.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(reader) }) });
-  return { db, close: () => db.destroy() };
+  return { db, snapshot: (work) => db.transaction().execute(work), close: () => db.destroy() };
 }
 
 /**
