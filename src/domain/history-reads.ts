@@ -65,7 +65,9 @@ export function createHistoryReads(config: Config, logger: Logger, clock: Clock)
   /** The thread, started at the first job and again after one failed. */
   function started(): { worker: Worker; ready: Promise<void> } {
     if (thread !== undefined) return thread;
-    const worker = new Worker(THREAD, { workerData: { config } });
+    // Its memory follows the participants present at once and a page of records, far below
+    // this: past it the thread alone ends (its jobs answer 503), never the process.
+    const worker = new Worker(THREAD, { workerData: { config }, resourceLimits: { maxOldGenerationSizeMb: 512 } });
     const ready = new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
       worker.once('error', reject);
