@@ -31,40 +31,36 @@ const PAGE = 5000;
  */
 export async function eachParticipationDuring(db: Executor, scope: UsageScope, range: TimeBounds, visit: (record: ParticipationRecord) => void): Promise<void> {
   const { from, to } = range;
-  let after: ParticipationRecord | undefined;
-  for (;;) {
+  await visitPages(async (after: ParticipationRecord | undefined) => {
     let query = db.selectFrom('participants').select(PARTICIPATION_COLUMNS).where('team_id', '=', scope.teamId);
     if (scope.roomId !== undefined) query = query.where('room_id', '=', scope.roomId);
     if (scope.sessionId !== undefined) query = query.where('session_id', '=', scope.sessionId);
     if (to !== undefined) query = query.where('join_time', '<', to);
     if (from !== undefined) query = query.where((eb) => eb.or([eb('leave_time', 'is', null), eb('leave_time', '>', from), eb('join_time', '>=', from)]));
-    if (after !== undefined) {
-      const { join_time, id } = after;
-      query = query.where('join_time', '>=', join_time).where((eb) => eb.or([eb('join_time', '>', join_time), eb('id', '>', id)]));
-    }
-    const page = await query.orderBy('join_time').orderBy('id').limit(PAGE).execute();
-    for (const record of page) visit(record);
-    if (page.length < PAGE) return;
-    after = page[page.length - 1];
-  }
+    if (after !== undefined) query = query.where('join_time', '>=', after.join_time).where((eb) => eb.or([eb('join_time', '>', after.join_time), eb('id', '>', after.id)]));
+    return query.orderBy('join_time').orderBy('id').limit(PAGE).execute();
+  }, visit);
 }
 
 /** Visits the sessions present in the range, by the same rule, in order of start. */
 export async function eachSessionDuring(db: Executor, scope: UsageScope, range: TimeBounds, visit: (session: SessionRecord) => void): Promise<void> {
   const { from, to } = range;
-  let after: SessionRecord | undefined;
-  for (;;) {
+  await visitPages(async (after: SessionRecord | undefined) => {
     let query = db.selectFrom('sessions').select(['id', 'room_id', 'start_time', 'end_time']).where('team_id', '=', scope.teamId);
     if (scope.roomId !== undefined) query = query.where('room_id', '=', scope.roomId);
     if (scope.sessionId !== undefined) query = query.where('id', '=', scope.sessionId);
     if (to !== undefined) query = query.where('start_time', '<', to);
     if (from !== undefined) query = query.where((eb) => eb.or([eb('end_time', 'is', null), eb('end_time', '>', from), eb('start_time', '>=', from)]));
-    if (after !== undefined) {
-      const { start_time, id } = after;
-      query = query.where('start_time', '>=', start_time).where((eb) => eb.or([eb('start_time', '>', start_time), eb('id', '>', id)]));
-    }
-    const page = await query.orderBy('start_time').orderBy('id').limit(PAGE).execute();
-    for (const session of page) visit(session);
+    if (after !== undefined) query = query.where('start_time', '>=', after.start_time).where((eb) => eb.or([eb('start_time', '>', after.start_time), eb('id', '>', after.id)]));
+    return query.orderBy('start_time').orderBy('id').limit(PAGE).execute();
+  }, visit);
+}
+
+/** Reads one page after another, each after the last row of the one before, and visits every row, until a page is not full. */
+async function visitPages<R>(read: (after: R | undefined) => Promise<R[]>, visit: (row: R) => void): Promise<void> {
+  for (let after: R | undefined; ; ) {
+    const page = await read(after);
+    for (const row of page) visit(row);
     if (page.length < PAGE) return;
     after = page[page.length - 1];
   }
@@ -136,18 +132,11 @@ export async function participationTotalsOfRooms(db: Executor, teamId: string, r
 /** Visits the participation records of these sessions, in order of join time, a page at a time. */
 export async function eachParticipationOfSessions(db: Executor, sessionIds: readonly string[], visit: (record: ParticipationRecord) => void): Promise<void> {
   if (sessionIds.length === 0) return;
-  let after: ParticipationRecord | undefined;
-  for (;;) {
+  await visitPages(async (after: ParticipationRecord | undefined) => {
     let query = db.selectFrom('participants').select(PARTICIPATION_COLUMNS).where('session_id', 'in', [...sessionIds]);
-    if (after !== undefined) {
-      const { join_time, id } = after;
-      query = query.where('join_time', '>=', join_time).where((eb) => eb.or([eb('join_time', '>', join_time), eb('id', '>', id)]));
-    }
-    const page = await query.orderBy('join_time').orderBy('id').limit(PAGE).execute();
-    for (const record of page) visit(record);
-    if (page.length < PAGE) return;
-    after = page[page.length - 1];
-  }
+    if (after !== undefined) query = query.where('join_time', '>=', after.join_time).where((eb) => eb.or([eb('join_time', '>', after.join_time), eb('id', '>', after.id)]));
+    return query.orderBy('join_time').orderBy('id').limit(PAGE).execute();
+  }, visit);
 }
 
 /** Who was there at each session's first instant (the batch that opened it, and any join at that same instant), for sessions started in the range. */
