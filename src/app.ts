@@ -115,9 +115,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const core: CoreDeps = { config, logger, store, bus, clock, changes };
   const teams = createTeamService({ store, clock });
   const rooms = createRoomService(core);
-  // Reads whose cost grows with a team's history (statistics, session lists) run on a thread of
-  // their own, so that one team's cannot stall everyone's requests. An in-memory database has
-  // no second connection to give it.
+  // Reads whose cost grows with a team's history (statistics, session and participant lists)
+  // run on a thread of their own, so that one team's cannot stall everyone's requests. An
+  // in-memory database has no second connection to give it.
   const history = config.databaseUrl === undefined && config.dataDir === ':memory:' ? undefined : createHistoryReads(config, logger, clock);
   const services: Services = {
     ...core,
@@ -128,7 +128,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     feed: createRoomFeed(core, options.feed),
     webhooks: createWebhookService({ store, changes, deliveryClock, addresses: webhookAddresses, onRetry: () => dispatcher.wake() }),
     sessions: { ...createSessionService(core), ...history?.sessions },
-    attendance: createAttendanceService(core),
+    attendance: { ...createAttendanceService(core), ...history?.attendance },
     usage: history?.usage ?? createUsageService(core),
     tokens: createRoomTokenService(core),
     presence: createPresenceService(core, { graceMs: config.presenceGraceMs, ...options.presence }),

@@ -2,13 +2,15 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { ApiError, type ErrorCode, type FieldErrors } from '../api/errors.js';
 import type { Config } from '../config/config.js';
+import type { AttendanceService } from './attendance.js';
 import type { Clock } from './clock.js';
 import type { SessionService } from './sessions.js';
 import type { UsageService } from './usage.js';
 
 /**
- * The reads whose cost grows with a team's history — usage statistics, session lists and a
- * session's statistics — run on a thread of their own, with its own connection to the store.
+ * The reads whose cost grows with a team's history — usage statistics, session lists, a
+ * session's statistics and the participation lists (their total counts) — run on a thread of
+ * their own, with its own connection to the store.
  *
  * Each reads every participation record in its range and computes over them: a team with a
  * million records costs seconds. On the event loop (SQLite's driver is synchronous, and the
@@ -22,7 +24,7 @@ import type { UsageService } from './usage.js';
 /** One call of a service method, at the main thread's instant. */
 export interface HistoryJob {
   id: number;
-  service: 'usage' | 'sessions';
+  service: 'usage' | 'sessions' | 'attendance';
   method: string;
   args: unknown[];
   now: number;
@@ -45,6 +47,8 @@ export interface HistoryReads {
   usage: UsageService;
   /** The reads of the session service; `end` is a change and stays with the caller's. */
   sessions: Pick<SessionService, 'list' | 'listOfRoom' | 'statistics'>;
+  /** The participation lists; one participant's detail and hands stay with the caller's. */
+  attendance: Pick<AttendanceService, 'list' | 'listOfRoom' | 'listOfSession'>;
   close(): Promise<void>;
 }
 
@@ -136,6 +140,11 @@ export function createHistoryReads(config: Config, logger: Logger, clock: Clock)
       list: (teamId, query, page) => call('sessions', 'list', teamId, [query, page]),
       listOfRoom: (teamId, roomRef, query, page) => call('sessions', 'listOfRoom', teamId, [roomRef, query, page]),
       statistics: (teamId, sessionId) => call('sessions', 'statistics', teamId, [sessionId]),
+    },
+    attendance: {
+      list: (teamId, query, page) => call('attendance', 'list', teamId, [query, page]),
+      listOfRoom: (teamId, roomRef, query, page) => call('attendance', 'listOfRoom', teamId, [roomRef, query, page]),
+      listOfSession: (teamId, sessionId, query, page) => call('attendance', 'listOfSession', teamId, [sessionId, query, page]),
     },
     async close() {
       closed = true;

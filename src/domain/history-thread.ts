@@ -4,13 +4,15 @@ import { createLogger } from '../logger.js';
 import { isPostgresLocation, openStoreAt, type Store } from '../store/store.js';
 import { openSqliteReader } from '../store/sqlite/sqlite-store.js';
 import type { CoreDeps } from './deps.js';
+import { createAttendanceService } from './attendance.js';
 import { createSessionService } from './sessions.js';
 import { createUsageService } from './usage.js';
 import type { HistoryJob, HistoryAnswer, ThrownError } from './history-reads.js';
 
 /**
  * The history reads' thread (see history-reads.ts): its own connection to the store, and the
- * usage and session services built on it for each job, with the clock at the job's instant.
+ * usage, session and attendance services built on it for each job, with the clock at the job's
+ * instant.
  */
 
 const { config } = workerData as { config: Config };
@@ -37,7 +39,7 @@ function depsAt(now: number): CoreDeps {
 
 async function run(job: HistoryJob): Promise<unknown> {
   const deps = depsAt(job.now);
-  const service = job.service === 'usage' ? createUsageService(deps) : createSessionService(deps);
+  const service = job.service === 'usage' ? createUsageService(deps) : job.service === 'sessions' ? createSessionService(deps) : createAttendanceService(deps);
   const method = (service as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[job.method];
   if (typeof method !== 'function') throw new Error(`no ${job.service}.${job.method}`);
   return method(...job.args);

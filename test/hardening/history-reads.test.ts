@@ -54,6 +54,21 @@ describe('reads that grow with a team’s history', () => {
     for (const answer of await Promise.all(asked)) expect(answer.status).toBe(200);
   });
 
+  it('include the participant lists, which count the records: a team’s are answered in the order asked', async () => {
+    const answered: string[] = [];
+    const asked = ['/api/v1/statistics', '/api/v1/participants?live=false', '/api/v1/sessions/x/participants'].map((path) =>
+      t.apiB.get(path).then((answer) => {
+        answered.push(path);
+        return answer;
+      }),
+    );
+    const [, participants, ofMissingSession] = await Promise.all(asked);
+    expect(Number(participants!.body.total_count)).toBe(ROUNDS * 1000);
+    expect(ofMissingSession!.status).toBe(404);
+    // On the event loop, the lists would have been answered while the statistics were computed.
+    expect(answered).toEqual(['/api/v1/statistics', '/api/v1/participants?live=false', '/api/v1/sessions/x/participants']);
+  });
+
   it('answer session lists and a session’s statistics as before, with what was committed before they began', async () => {
     const sessions = await t.apiB.get('/api/v1/sessions');
     expect(sessions.status).toBe(200);

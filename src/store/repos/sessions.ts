@@ -52,9 +52,17 @@ function filteredSessions(db: Executor, filter: SessionFilter) {
 }
 
 function filteredParticipants(db: Executor, filter: ParticipantFilter) {
-  let query = db.selectFrom('participants').where('team_id', '=', filter.teamId);
+  let query = db.selectFrom('participants');
+  // A session's records are found by the session's index, its team checked on the session: with
+  // the team's on the same query, SQLite (which has no statistics to tell them apart) walked the
+  // team's whole history to find one session's records.
+  if (filter.sessionId !== undefined) {
+    const { sessionId, teamId } = filter;
+    query = query.where('session_id', '=', sessionId).where((eb) => eb(eb.selectFrom('sessions').select('team_id').where('id', '=', sessionId), '=', teamId));
+  } else {
+    query = query.where('team_id', '=', filter.teamId);
+  }
   if (filter.roomId !== undefined) query = query.where('room_id', '=', filter.roomId);
-  if (filter.sessionId !== undefined) query = query.where('session_id', '=', filter.sessionId);
   if (filter.live !== undefined) query = query.where('leave_time', filter.live ? 'is' : 'is not', null);
   if (filter.joined.from !== undefined) query = query.where('join_time', '>=', filter.joined.from);
   if (filter.joined.to !== undefined) query = query.where('join_time', '<', filter.joined.to);
