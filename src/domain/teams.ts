@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
-import { deleteTeam, findTeamById, findTeamByKeyHash, insertTeam, listTeams, updateTeamKey, type TeamRow } from '../store/repos/teams.js';
+import { deleteTeam, deleteTeamHistoryStep, findTeamById, findTeamByKeyHash, insertTeam, listTeams, updateTeamKey, type TeamRow } from '../store/repos/teams.js';
 import { BUILTIN_ROLES } from './permissions.js';
 import type { Clock } from './clock.js';
 import { sharedReads } from './shared-reads.js';
@@ -52,6 +52,10 @@ type TeamCredentialRow = Pick<TeamRow, 'id' | 'name' | 'developer_key' | 'key_ha
 function toTeam(row: TeamCredentialRow): Team {
   return { id: row.id, name: row.name, developerKey: row.developer_key, createdAt: row.created_at };
 }
+
+/** Rows of a team's history one step of its deletion takes (a few milliseconds' work), and the pause after each. */
+const TEAM_DELETION_STEP_ROWS = 1000;
+const TEAM_DELETION_PAUSE_MS = 10;
 
 export interface TeamService {
   create(input: { name: string; id?: string; developerKey?: string }): Promise<TeamCredentials>;
@@ -155,6 +159,16 @@ export function createTeamService(deps: { store: Store; clock: Clock }): TeamSer
   async function remove(teamId: string): Promise<Team | undefined> {
     const team = await findTeamById(store.db, teamId);
     if (team === undefined) return undefined;
+    // Its key stops working first, a key nobody is told taking its place. Then its history goes a
+    // step at a time, each in a transaction of its own: a serving server's writes (SQLite has one
+    // writer) wait for one step, not for a history of millions of records. Interrupted, the team
+    // is left without a working key, and the same command again finishes the deletion.
+    const retired = generateDeveloperKey();
+    await writeTeams((trx) => updateTeamKey(trx, teamId, retired, hashKey(retired), clock.now()));
+    while ((await store.transaction((trx) => deleteTeamHistoryStep(trx, teamId, TEAM_DELETION_STEP_ROWS))) > 0) {
+      // A pause between steps, for a serving server waiting for the lock to take it.
+      await new Promise((resolve) => setTimeout(resolve, TEAM_DELETION_PAUSE_MS));
+    }
     let deleted = false;
     await writeTeams(async (trx) => void (deleted = await deleteTeam(trx, teamId)));
     return deleted ? toTeam(team) : undefined;

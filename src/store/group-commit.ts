@@ -26,7 +26,20 @@ const MAX_BATCH = 256;
  * them all. A batch waits for nothing but the current turn of the event loop, so an idle
  * server answers as fast as before. Lanes run side by side.
  */
-export function createGroupCommit(db: Kysely<Database>): <T>(lane: string, work: Work<T>) => Promise<T> {
+export interface GroupCommitOptions {
+  /**
+   * Whether a transaction that failed to begin did so because another process holds the write
+   * lock (SQLite's SQLITE_BUSY): it is begun again a moment later, for up to LOCK_WAIT_MS,
+   * while the event loop goes on. SQLite's own wait (busy_timeout) would hold the whole process.
+   */
+  lockedByAnother?: (error: unknown) => boolean;
+}
+
+/** How long a batch waits for another process's write lock before it fails (a 503), and how often it asks. */
+const LOCK_WAIT_MS = 5000;
+const LOCK_RETRY_MS = 5;
+
+export function createGroupCommit(db: Kysely<Database>, options: GroupCommitOptions = {}): <T>(lane: string, work: Work<T>) => Promise<T> {
   const lanes = new Map<string, Queued[]>();
 
   async function drain(lane: string, queue: Queued[]): Promise<void> {
@@ -39,13 +52,22 @@ export function createGroupCommit(db: Kysely<Database>): <T>(lane: string, work:
 
   async function commitBatch(batch: Queued[]): Promise<void> {
     const outcomes: Outcome[] = [];
-    try {
-      await db.transaction().execute(async function runBatch(trx) {
-        for (const item of batch) outcomes.push(await runIsolated(trx, item.work, batch.length > 1));
-      });
-    } catch (error) {
-      for (const item of batch) item.reject(error);
-      return;
+    for (const givenUpAt = performance.now() + LOCK_WAIT_MS; ; ) {
+      let began = false;
+      try {
+        await db.transaction().execute(async function runBatch(trx) {
+          began = true;
+          for (const item of batch) outcomes.push(await runIsolated(trx, item.work, batch.length > 1));
+        });
+        break;
+      } catch (error) {
+        if (!began && options.lockedByAnother?.(error) === true && performance.now() < givenUpAt) {
+          await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
+          continue;
+        }
+        for (const item of batch) item.reject(error);
+        return;
+      }
     }
     batch.forEach((item, index) => {
       const outcome = outcomes[index]!;

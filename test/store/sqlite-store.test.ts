@@ -179,13 +179,18 @@ describe('embedded store', () => {
     const exited = new Promise((resolve) => holder.on('exit', resolve));
     await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
     // A transaction that reads, then writes: it waits for the lock, and sees the other's commit.
+    // The event loop goes on meanwhile: the wait is not SQLite's, which would hold the process.
+    let turns = 0;
+    const turning = setInterval(() => (turns += 1), 5);
     const seen = await store.transaction(async (trx) => {
       const before = (await trx.selectFrom('teams').select('id').execute()).map((row) => row.id);
       await trx.insertInto('teams').values(teamRow('mine')).execute();
       return before;
     });
+    clearInterval(turning);
     await exited;
     expect(seen).toEqual(['held']);
+    expect(turns).toBeGreaterThanOrEqual(10);
     expect(await teamIds()).toEqual(['held', 'mine']);
   });
 });

@@ -39,6 +39,38 @@ export async function updateTeamKey(db: Executor, teamId: string, developerKey: 
 }
 
 /**
+ * Deletes up to `rows` of a team's history, in its own transaction: participation records (with
+ * their activity and presence), then sessions none of whose records remain, then the settled
+ * part of its webhooks' delivery log. Answers how many went; 0 once none is left. What remains
+ * (rooms, roles, webhooks, the queue) goes with the team in deleteTeam.
+ */
+export async function deleteTeamHistoryStep(db: Executor, teamId: string, rows: number): Promise<number> {
+  const participants = await db
+    .deleteFrom('participants')
+    .where('id', 'in', db.selectFrom('participants').select('id').where('team_id', '=', teamId).limit(rows))
+    .executeTakeFirst();
+  if (Number(participants.numDeletedRows) > 0) return Number(participants.numDeletedRows);
+  // A room page may still add a record to a live session meanwhile: that session waits for deleteTeam.
+  const emptySessions = db
+    .selectFrom('sessions')
+    .select('id')
+    .where('team_id', '=', teamId)
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('participants').select('participants.id').whereRef('participants.session_id', '=', 'sessions.id'))))
+    .limit(rows);
+  const sessions = await db.deleteFrom('sessions').where('id', 'in', emptySessions).executeTakeFirst();
+  if (Number(sessions.numDeletedRows) > 0) return Number(sessions.numDeletedRows);
+  // Settled deliveries only: the queue's heads and counters stay as they are until the webhooks go.
+  const settled = db
+    .selectFrom('webhook_deliveries')
+    .select('id')
+    .where('webhook_id', 'in', db.selectFrom('webhooks').select('id').where('team_id', '=', teamId))
+    .where('status', 'in', ['delivered', 'failed'])
+    .limit(rows);
+  const deliveries = await db.deleteFrom('webhook_deliveries').where('id', 'in', settled).executeTakeFirst();
+  return Number(deliveries.numDeletedRows);
+}
+
+/**
  * Deletes a team and everything it owns. Most of its rows' foreign keys cascade from the team
  * (roles, sessions, webhooks and their outbox, tombstones, history); three references do not
  * (a participation record's session, a room's roles), and PostgreSQL checks those as each

@@ -39,11 +39,16 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
   // FULL also fsyncs every commit, for power loss.
   writer.pragma(`synchronous = ${options.synchronous}`);
   writer.pragma('foreign_keys = ON');
+  // Migrations wait for another process's write lock inside SQLite; nothing else runs yet.
   writer.pragma('busy_timeout = 5000');
 
   const writeDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: beginningImmediately(withStatementCache(writer)) }) });
   const applied = await migrateToLatest(writeDb);
   if (applied.length > 0) logger.info({ migrations: applied }, 'store migrated');
+  // From here on, no wait inside SQLite, which would hold the event loop: a transaction begins by
+  // taking the write lock (BEGIN IMMEDIATE), and one that finds another process (the CLI) holding
+  // it is begun again a moment later by the group commit, while the loop goes on.
+  writer.pragma('busy_timeout = 0');
 
   // A second connection to ':memory:' would be another, empty database: there, one serves all.
   const reader = file === ':memory:' ? undefined : new BetterSqlite3(file, { readonly: true });
@@ -65,7 +70,7 @@ export async function openSqliteStore(options: SqliteStoreOptions, logger: Logge
   // this process's one writing connection, so those are other processes'.
   const foreignVersion = reader === undefined ? undefined : writer.prepare('pragma data_version').pluck();
 
-  const groupCommit = createGroupCommit(writeDb);
+  const groupCommit = createGroupCommit(writeDb, { lockedByAnother: (error) => (error as { code?: unknown }).code === 'SQLITE_BUSY' });
   // One writer: every transaction is in the same lane.
   const transaction: Store['transaction'] = (work) => groupCommit('writer', work);
   return {
@@ -110,8 +115,8 @@ export function openSqliteReader(dataDir: string): Pick<Store, 'db' | 'snapshot'
  * The writer's transactions take SQLite's write lock as they begin (BEGIN IMMEDIATE), not at
  * their first write. Another process may hold it (the CLI's `team` commands): a transaction that
  * has read and then asks for it cannot wait, as its reads may be stale once the other commits
- * (SQLITE_BUSY at once, a 503), while one that asks first waits for it (busy_timeout). In this
- * process there is no other writer, so it costs nothing.
+ * (SQLITE_BUSY at once, a 503), while one that asks first can (the group commit begins it again).
+ * In this process there is no other writer, so it costs nothing.
  */
 function beginningImmediately(database: SqliteDatabase): SqliteDatabase {
   return {
