@@ -35,6 +35,16 @@ export interface GroupCommitOptions {
   lockedByAnother?: (error: unknown) => boolean;
 }
 
+/**
+ * Waits for the event loop's next turn. A long deletion done in steps, each its own
+ * transaction, waits for this between them: a transaction asked for while the lane's batch runs
+ * joins its next batch at once, in the same turn, so without it the steps would run back to back
+ * and hold every other request (SQLite's driver is synchronous) for the whole deletion.
+ */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** How long a batch waits for another process's write lock before it fails (a 503), and how often it asks. */
 const LOCK_WAIT_MS = 5000;
 const LOCK_RETRY_MS = 5;

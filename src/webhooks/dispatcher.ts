@@ -2,6 +2,7 @@ import { Agent, request } from 'undici';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import type { Store } from '../store/store.js';
+import { nextTurn } from '../store/group-commit.js';
 import {
   claimDelivery,
   dueHeads,
@@ -285,6 +286,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     for (let batch = 0; batch < PRUNE_BATCHES; batch += 1) {
       const pruned = await store.transaction((trx) => pruneSettled(trx, now - options.retentionMs, PRUNE_BATCH_SIZE));
       if (pruned < PRUNE_BATCH_SIZE || stopped) return;
+      await nextTurn();
     }
   }
 

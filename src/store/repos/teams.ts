@@ -1,6 +1,7 @@
 import type { Executor } from '../store.js';
 import type { TeamTable } from '../schema.js';
 import { prepared } from './prepared.js';
+import { forgetSettledOf } from './webhooks.js';
 
 export type TeamRow = TeamTable;
 
@@ -60,14 +61,7 @@ export async function deleteTeamHistoryStep(db: Executor, teamId: string, rows: 
   const sessions = await db.deleteFrom('sessions').where('id', 'in', emptySessions).executeTakeFirst();
   if (Number(sessions.numDeletedRows) > 0) return Number(sessions.numDeletedRows);
   // Settled deliveries only: the queue's heads and counters stay as they are until the webhooks go.
-  const settled = db
-    .selectFrom('webhook_deliveries')
-    .select('id')
-    .where('webhook_id', 'in', db.selectFrom('webhooks').select('id').where('team_id', '=', teamId))
-    .where('status', 'in', ['delivered', 'failed'])
-    .limit(rows);
-  const deliveries = await db.deleteFrom('webhook_deliveries').where('id', 'in', settled).executeTakeFirst();
-  return Number(deliveries.numDeletedRows);
+  return forgetSettledOf(db, { teamId }, rows);
 }
 
 /**

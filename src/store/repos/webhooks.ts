@@ -331,6 +331,23 @@ export async function pruneSettled(db: Executor, before: number, limit: number):
 }
 
 /**
+ * Forgets up to `limit` settled deliveries of one webhook, or of every webhook of a team, ahead
+ * of deleting them: a long delivery log goes a step at a time, each in its own transaction,
+ * rather than in the one that deletes the webhook. Answers how many went.
+ */
+export async function forgetSettledOf(db: Executor, of: { webhookId: string } | { teamId: string }, limit: number): Promise<number> {
+  const result = await db
+    .deleteFrom('webhook_deliveries')
+    .where('id', 'in', (eb) => {
+      const settled = eb.selectFrom('webhook_deliveries').select('id').where(sql<boolean>`status in ('delivered', 'failed')`);
+      const ofWebhooks = 'webhookId' in of ? settled.where('webhook_id', '=', of.webhookId) : settled.where('webhook_id', 'in', eb.selectFrom('webhooks').select('id').where('team_id', '=', of.teamId));
+      return ofWebhooks.limit(limit);
+    })
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/**
  * Makes every lease on a pending delivery run out now. For embedded mode's start: this process
  * is the only sender, so a lease left by the one before it (stopped mid-attempt, or killed)
  * guards nothing, and waiting it out would hold its webhook's queue back for up to a timeout.
