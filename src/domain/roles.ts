@@ -133,7 +133,7 @@ export function createRoleService(deps: CoreDeps): RoleService {
       if (document.roles?.includes(role.id) === true) {
         throw new ApiError('unprocessable', `The role ${role.name} is one of the team's default room roles and cannot be deleted.`);
       }
-      const rooms = await countRoomsUsingRole(change.trx, role.id);
+      const rooms = await countRoomsUsingRole(change.trx, teamId, role.id);
       if (rooms > 0) {
         throw new ApiError('unprocessable', `The role ${role.name} is used by ${rooms} room${rooms === 1 ? '' : 's'} (as default role or in its roles) and cannot be deleted.`);
       }

@@ -195,10 +195,12 @@ export async function existingTeamTags(db: Executor, teamId: string, tags: reado
 }
 
 /** How many of the team's rooms use the role, as their default role or in their roles list. */
-export async function countRoomsUsingRole(db: Executor, roleId: string): Promise<number> {
+export async function countRoomsUsingRole(db: Executor, teamId: string, roleId: string): Promise<number> {
   const row = await db
     .selectFrom('rooms')
     .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    // A role is its team's own: only its team's rooms are read (the condition below uses no index).
+    .where('team_id', '=', teamId)
     .where((eb) => eb.or([eb('default_role_id', '=', roleId), eb('id', 'in', eb.selectFrom('room_roles').select('room_id').where('role_id', '=', roleId))]))
     .executeTakeFirstOrThrow();
   return Number(row.count);
