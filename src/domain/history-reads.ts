@@ -56,6 +56,14 @@ export interface HistoryReads {
  * The thread's code: built beside this file, or, run from the TypeScript sources (the tests,
  * which `npm test` builds first), the built one.
  */
+/**
+ * Jobs on the thread at once (of different teams: a team's own run one at a time). Each holds at
+ * most two of the thread's connections in cluster mode (a snapshot, and a read beside it), so
+ * the pool has JOBS_AT_ONCE × 2: a job never waits for a connection another job holds, which
+ * past the connect timeout would be a 503 with the database well.
+ */
+export const JOBS_AT_ONCE = 2;
+
 const THREAD = import.meta.url.endsWith('.ts') ? new URL('../../dist/domain/history-thread.js', import.meta.url) : new URL('./history-thread.js', import.meta.url);
 
 export function createHistoryReads(config: Config, logger: Logger, clock: Clock): HistoryReads {
@@ -65,6 +73,8 @@ export function createHistoryReads(config: Config, logger: Logger, clock: Clock)
   const lanes = new Map<string, Promise<unknown>>();
   let nextId = 0;
   let closed = false;
+  let running = 0;
+  const waiting: Array<() => void> = [];
 
   /** The thread, started at the first job and again after one failed. */
   function started(): { worker: Worker; ready: Promise<void> } {
@@ -75,6 +85,7 @@ export function createHistoryReads(config: Config, logger: Logger, clock: Clock)
     const ready = new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
       worker.once('error', reject);
+      worker.once('exit', (code) => reject(new ApiError('unavailable', `The history reads could not start (exit ${code}). Try again.`)));
     });
     // Nothing here keeps the process alive: between jobs the thread only waits.
     worker.unref();
@@ -101,7 +112,19 @@ export function createHistoryReads(config: Config, logger: Logger, clock: Clock)
     return thread;
   }
 
+  /** Runs a job once fewer than JOBS_AT_ONCE are running, in the order they came. */
   async function send(job: Omit<HistoryJob, 'id' | 'now'>): Promise<unknown> {
+    if (running >= JOBS_AT_ONCE) await new Promise<void>((resolve) => waiting.push(resolve));
+    running += 1;
+    try {
+      return await sendNow(job);
+    } finally {
+      running -= 1;
+      waiting.shift()?.();
+    }
+  }
+
+  async function sendNow(job: Omit<HistoryJob, 'id' | 'now'>): Promise<unknown> {
     const { worker, ready } = started();
     await ready;
     const id = nextId++;

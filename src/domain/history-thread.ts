@@ -7,7 +7,7 @@ import type { CoreDeps } from './deps.js';
 import { createAttendanceService } from './attendance.js';
 import { createSessionService } from './sessions.js';
 import { createUsageService } from './usage.js';
-import type { HistoryJob, HistoryAnswer, ThrownError } from './history-reads.js';
+import { JOBS_AT_ONCE, type HistoryJob, type HistoryAnswer, type ThrownError } from './history-reads.js';
 
 /**
  * The history reads' thread (see history-reads.ts): its own connection to the store, and the
@@ -60,8 +60,8 @@ parentPort!.postMessage('ready');
 async function openReads(settings: Config): Promise<Pick<Store, 'db' | 'snapshot' | 'close'>> {
   const location = settings.databaseUrl ?? settings.dataDir;
   if (!isPostgresLocation(location)) return openSqliteReader(location);
-  // Two connections: a job reads in a snapshot and beside it (Promise.all).
-  return openStoreAt(location, settings, logger, { migrate: false, maxConnections: 2 });
+  // A job reads in a snapshot and beside it (Promise.all): two connections for each job at once.
+  return openStoreAt(location, settings, logger, { migrate: false, maxConnections: 2 * JOBS_AT_ONCE });
 }
 
 /** An error as it crosses to the main thread: what errors.ts needs to answer it (code, cause). */

@@ -53,6 +53,13 @@ function toTeam(row: TeamCredentialRow): Team {
   return { id: row.id, name: row.name, developerKey: row.developer_key, createdAt: row.created_at };
 }
 
+/**
+ * The key hash of a team whose deletion has begun (never a SHA-256 in hex, so no key matches
+ * it): an interrupted deletion is told from a team, and is finished rather than brought back by
+ * the ROOMLINE_TEAM_ID bootstrap or a key rotation.
+ */
+const BEING_DELETED = 'being-deleted:';
+
 /** Rows of a team's history one step of its deletion takes (a few milliseconds' work), and the pause after each. */
 const TEAM_DELETION_STEP_ROWS = 1000;
 const TEAM_DELETION_PAUSE_MS = 10;
@@ -138,7 +145,9 @@ export function createTeamService(deps: { store: Store; clock: Clock }): TeamSer
 
   async function ensure(input: { id: string; developerKey: string; name: string }): Promise<{ created: boolean }> {
     const existing = await findTeamById(store.db, input.id);
-    if (existing === undefined) {
+    // A deletion that was interrupted is finished first: the team is made again, empty.
+    if (existing !== undefined && existing.key_hash.startsWith(BEING_DELETED)) await remove(input.id);
+    if (existing === undefined || existing.key_hash.startsWith(BEING_DELETED)) {
       await create(input);
       return { created: true };
     }
@@ -152,6 +161,9 @@ export function createTeamService(deps: { store: Store; clock: Clock }): TeamSer
     const developerKey = generateDeveloperKey();
     const team = await findTeamById(store.db, teamId);
     if (team === undefined) return undefined;
+    if (team.key_hash.startsWith(BEING_DELETED)) {
+      throw new Error(`team ${teamId} is being deleted (an earlier \`team delete\` stopped before its end): run \`roomline team delete ${teamId} --yes\` again to finish it`);
+    }
     await writeTeams((trx) => updateTeamKey(trx, teamId, developerKey, hashKey(developerKey), clock.now()));
     return { team_id: teamId, developer_key: developerKey, name: team.name };
   }
@@ -159,12 +171,13 @@ export function createTeamService(deps: { store: Store; clock: Clock }): TeamSer
   async function remove(teamId: string): Promise<Team | undefined> {
     const team = await findTeamById(store.db, teamId);
     if (team === undefined) return undefined;
-    // Its key stops working first, a key nobody is told taking its place. Then its history goes a
+    // Its key stops working first, marked as being deleted (BEING_DELETED). Then its history goes a
     // step at a time, each in a transaction of its own: a serving server's writes (SQLite has one
     // writer) wait for one step, not for a history of millions of records. Interrupted, the team
-    // is left without a working key, and the same command again finishes the deletion.
+    // is left without a working key, and the same command again (or, for the ROOMLINE_TEAM_ID
+    // team, the next start) finishes the deletion.
     const retired = generateDeveloperKey();
-    await writeTeams((trx) => updateTeamKey(trx, teamId, retired, hashKey(retired), clock.now()));
+    await writeTeams((trx) => updateTeamKey(trx, teamId, retired, `${BEING_DELETED}${randomUUID()}`, clock.now()));
     while ((await store.transaction((trx) => deleteTeamHistoryStep(trx, teamId, TEAM_DELETION_STEP_ROWS))) > 0) {
       // A pause between steps, for a serving server waiting for the lock to take it.
       await new Promise((resolve) => setTimeout(resolve, TEAM_DELETION_PAUSE_MS));

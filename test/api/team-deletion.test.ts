@@ -72,4 +72,23 @@ describe('deleting a team', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain(taker.id);
   });
+
+  it('finishes a deletion that stopped before its end, rather than bring the team back half deleted', async () => {
+    const teams = t.running.services.teams;
+    const half = await teams.create({ name: 'Half' });
+    const api = t.client({ kind: 'bearer', key: half.developer_key });
+    await busyTeam(api, 'half', true);
+    // As `team delete` leaves it when stopped after its first step: the key no longer works,
+    // the team marked as being deleted, its rows still there.
+    await t.running.services.store.transaction((trx) => trx.updateTable('teams').set({ key_hash: 'being-deleted:stopped' }).where('id', '=', half.team_id).execute());
+    // A key rotation does not bring it back; it says how to finish.
+    await expect(teams.rotateKey(half.team_id)).rejects.toThrow(/being deleted.*team delete/);
+    // The bootstrap of a team with this id (ROOMLINE_TEAM_ID) finishes the deletion and makes it again, empty.
+    const key = `half-again-key-${'x'.repeat(16)}`;
+    expect(await teams.ensure({ id: half.team_id, developerKey: key, name: 'Half' })).toEqual({ created: true });
+    const again = t.client({ kind: 'bearer', key });
+    expect((await again.get('/api/v1/rooms')).body.data).toEqual([]);
+    expect((await again.get('/api/v1/participants')).body.data).toEqual([]);
+    expect((await again.get('/api/v1/webhooks')).body.data).toEqual([]);
+  });
 });
