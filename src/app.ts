@@ -212,6 +212,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   server.addHook('onReady', async function startScheduler() {
     await scheduler.start();
   });
+  // Rooms deleted with delete_history whose anonymising a stop broke off: finished in the background.
+  server.addHook('onReady', async function finishAnonymising() {
+    void rooms.anonymisePending().catch((error: unknown) => logger.error({ err: error }, 'anonymising deleted rooms\' records failed; the next start tries again'));
+  });
   server.addHook('onClose', async function closeBackends() {
     await scheduler.stop();
     await dispatcher.stop();

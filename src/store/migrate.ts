@@ -11,6 +11,7 @@ import * as timedRooms from './migrations/009_timed_rooms.js';
 import * as webhookCounters from './migrations/010_webhook_counters.js';
 import * as callRecords from './migrations/011_call_records.js';
 import * as roomLinks from './migrations/012_room_links.js';
+import * as pendingAnonymisation from './migrations/013_pending_anonymisation.js';
 
 /**
  * The migrations, in order. Listed here rather than read from a folder so the compiled
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '010_webhook_counters': webhookCounters,
   '011_call_records': callRecords,
   '012_room_links': roomLinks,
+  '013_pending_anonymisation': pendingAnonymisation,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

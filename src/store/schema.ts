@@ -1,3 +1,4 @@
+import type { Generated } from 'kysely';
 /**
  * The tables, as Kysely sees them. One shape for both dialects: timestamps are epoch
  * milliseconds (bigint), booleans are 0/1 integers and documents are JSON text, so every
@@ -154,6 +155,8 @@ export interface RoomHistoryTable {
   privacy: string;
   max_participants: number;
   recorded_at: number;
+  /** 1 while the deleted room's records wait to be anonymised (delete_history). */
+  anonymise_pending: Generated<Flag>;
 }
 
 export interface WebhookTable {

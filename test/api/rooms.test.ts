@@ -343,6 +343,54 @@ describe('rooms', () => {
   });
 });
 
+describe('rooms deleted with delete_history, with a long history', () => {
+  /** Records of the room that still name someone. */
+  const named = async (t: TestServer, roomId: string) =>
+    Number(
+      (
+        await t.running.services.store.db
+          .selectFrom('participants')
+          .select((eb) => eb.fn.countAll<number | string>().as('count'))
+          .where('room_id', '=', roomId)
+          .where((eb) => eb.or([eb('name', 'is not', null), eb('call_id', 'is not', null), eb('caller_number', 'is not', null)]))
+          .executeTakeFirstOrThrow()
+      ).count,
+    );
+  /** A room with 2,500 participation records, their join times shared a thousand at a time. */
+  async function roomWithHistory(t: TestServer): Promise<string> {
+    const room = await createRoom(t.api, { telephony_enabled: true });
+    for (const size of [1000, 1000, 500]) {
+      const calls = Array.from({ length: size }, (_, i) => ({ call_id: `c-${size}-${i}-${Math.random()}`, name: `Caller ${i}`, caller_number: '+15550100' }));
+      await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/joined`, calls);
+      await t.api.post(`/api/v1/rooms/${room.id}/phone-participants/left`, calls.map((call) => call.call_id));
+    }
+    return room.id;
+  }
+
+  it('anonymises every record before answering, a step at a time, and finishes at the next start what a stop broke off', async () => {
+    const t = await startTestServer();
+    const deleted = await roomWithHistory(t);
+    expect(await named(t, deleted)).toBe(2500);
+    expect((await t.api.delete(`/api/v1/rooms/${deleted}`, { delete_history: true })).status).toBe(204);
+    expect(await named(t, deleted)).toBe(0);
+    expect(Number((await t.api.get(`/api/v1/participants?room_id=${deleted}`)).body.total_count)).toBe(2500);
+
+    // Stopped after the deletion committed, before its records were anonymised: as the change leaves it.
+    const broken = await roomWithHistory(t);
+    expect((await t.api.delete(`/api/v1/rooms/${broken}`)).status).toBe(204);
+    await t.running.services.store.transaction((trx) => trx.updateTable('room_history').set({ anonymise_pending: 1 }).where('room_id', '=', broken).execute());
+    await t.stop({ keepState: true });
+    const again = await startTestServer({ state: t.state });
+    try {
+      const mark = async () => (await again.running.services.store.db.selectFrom('room_history').select('anonymise_pending').where('room_id', '=', broken).executeTakeFirstOrThrow()).anonymise_pending;
+      await waitFor(async () => ((await mark()) === 0 ? true : undefined), 10_000, 'the anonymising finished');
+      expect(await named(again, broken)).toBe(0);
+    } finally {
+      await again.stop();
+    }
+  });
+});
+
 describe('room lists', () => {
   let t: TestServer;
   const clock = new ManualClock();

@@ -74,7 +74,7 @@ describe('roomline copy while the server serves', () => {
       const target = new BetterSqlite3(path.join(copy.dataDir, 'roomline.db'), { readonly: true });
       try {
         expect(target.prepare('select name from teams').pluck().all()).toEqual(['Older']);
-        expect(target.prepare('select name from kysely_migration order by name desc limit 1').pluck().get()).toBe('012_room_links');
+        expect(target.prepare('select name from kysely_migration order by name desc limit 1').pluck().get()).toBe('013_pending_anonymisation');
       } finally {
         target.close();
       }

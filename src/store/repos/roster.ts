@@ -153,8 +153,44 @@ const markLeft = preparedList(VALUES, 2, (db, ids, leaveTime: number, reason: st
 );
 
 /** Forgets who the room's participants were: their names, external ids, phone numbers and call ids. */
-export async function anonymiseParticipants(db: Executor, roomId: string): Promise<void> {
-  await db.updateTable('participants').set({ name: null, external_id: null, caller_number: null, call_id: null }).where('room_id', '=', roomId).execute();
+/** Marks a room being deleted with `delete_history`: its records are anonymised once the deletion has committed. */
+export async function markAnonymisePending(db: Executor, roomId: string): Promise<void> {
+  await db.updateTable('room_history').set({ anonymise_pending: 1 }).where('room_id', '=', roomId).execute();
+}
+
+/** Deleted rooms whose records wait to be anonymised: the team's, or every team's. */
+export async function pendingAnonymisations(db: Executor, teamId?: string): Promise<string[]> {
+  let query = db.selectFrom('room_history').select('room_id').where('anonymise_pending', '=', 1);
+  if (teamId !== undefined) query = query.where('team_id', '=', teamId);
+  return (await query.execute()).map((row) => row.room_id);
+}
+
+export interface RecordCursor {
+  join_time: number;
+  id: string;
+}
+
+/**
+ * Anonymises up to `rows` of a room's participation records, in order of join time after
+ * `after`, and answers where the next step begins (undefined when none is left). The records
+ * stay, with their times, roles and devices.
+ */
+export async function anonymiseStep(db: Executor, roomId: string, after: RecordCursor | undefined, rows: number): Promise<RecordCursor | undefined> {
+  let query = db.selectFrom('participants').select(['join_time', 'id']).where('room_id', '=', roomId);
+  if (after !== undefined) query = query.where('join_time', '>=', after.join_time).where((eb) => eb.or([eb('join_time', '>', after.join_time), eb('id', '>', after.id)]));
+  const step = await query.orderBy('join_time').orderBy('id').limit(rows).execute();
+  if (step.length === 0) return undefined;
+  await db
+    .updateTable('participants')
+    .set({ name: null, external_id: null, caller_number: null, call_id: null })
+    .where('id', 'in', step.map((row) => row.id))
+    .execute();
+  return step.length < rows ? undefined : step[step.length - 1];
+}
+
+/** The room's records are all anonymised. */
+export async function clearAnonymisePending(db: Executor, roomId: string): Promise<void> {
+  await db.updateTable('room_history').set({ anonymise_pending: 0 }).where('room_id', '=', roomId).execute();
 }
 
 /** The latest leave of a session's participants; undefined while none has left. */
