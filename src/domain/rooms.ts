@@ -115,8 +115,9 @@ export const SERVER_PATH_NAMES: readonly string[] = ['api', 'docs', 'healthz', '
  */
 export const RESERVED_FRIENDLY_URLS: readonly string[] = [...SERVER_PATH_NAMES, 'live'];
 
-/** Records anonymised per transaction: a few milliseconds' work. */
+/** Records anonymised per transaction, and rooms deleted by tag per change: a few milliseconds' work each. */
 const ANONYMISE_STEP_ROWS = 1000;
+const ROOMS_PER_CHANGE = 100;
 
 export function createRoomService(deps: CoreDeps): RoomService {
   const { store, changes } = deps;
@@ -222,23 +223,32 @@ export function createRoomService(deps: CoreDeps): RoomService {
   }
 
   async function removeTagged(teamId: string, tags: string[], options: DeleteOptions): Promise<number> {
-    const deleted = await changes.run(async function deleteTaggedRooms(change) {
-      // No tag would match every room: never read it as "delete them all".
-      if (tags.length === 0) throw fieldError('tags', 'The tags field is required.');
-      const known = await existingTeamTags(change.trx, teamId, tags);
-      const unknown = Object.fromEntries(tags.flatMap((tag, index) => (known.has(tag) ? [] : [[`tags.${index}`, [`The selected tags.${index} is invalid.`]]])));
-      if (Object.keys(unknown).length > 0) throw validationError(unknown);
-      let deleted = 0;
-      for (const room of await listRoomsWithTags(change.trx, teamId, tags)) {
-        // As DS does, a room whose session is live is skipped: a tag's clean-up never ends a
-        // call in progress. Locked first, so nobody joins between the check and the delete.
-        await lockRosterRoom(change, room.id);
-        if (await roomHasLiveSession(change.trx, room.id)) continue;
-        await deleteRoomWithEvent(change, room, options);
-        deleted++;
-      }
-      return deleted;
-    });
+    // No tag would match every room: never read it as "delete them all".
+    if (tags.length === 0) throw fieldError('tags', 'The tags field is required.');
+    const known = await existingTeamTags(store.db, teamId, tags);
+    const unknown = Object.fromEntries(tags.flatMap((tag, index) => (known.has(tag) ? [] : [[`tags.${index}`, [`The selected tags.${index} is invalid.`]]])));
+    if (Object.keys(unknown).length > 0) throw validationError(unknown);
+    // A hundred rooms a change, with a turn of the event loop between: in one change, 2,500
+    // rooms held an embedded server's other requests for 0.7 s. Each change reads its rooms
+    // again, so a room deleted or untagged meanwhile is left alone. Broken off, the same request
+    // again deletes the rest.
+    const ids = (await listRoomsWithTags(store.db, teamId, tags)).map((room) => room.id);
+    let deleted = 0;
+    for (let from = 0; from < ids.length; from += ROOMS_PER_CHANGE) {
+      deleted += await changes.run(async function deleteTaggedRooms(change) {
+        let count = 0;
+        for (const room of await listRoomsWithTags(change.trx, teamId, tags, ids.slice(from, from + ROOMS_PER_CHANGE))) {
+          // As DS does, a room whose session is live is skipped: a tag's clean-up never ends a
+          // call in progress. Locked first, so nobody joins between the check and the delete.
+          await lockRosterRoom(change, room.id);
+          if (await roomHasLiveSession(change.trx, room.id)) continue;
+          await deleteRoomWithEvent(change, room, options);
+          count++;
+        }
+        return count;
+      });
+      await nextTurn();
+    }
     if (options.delete_history === true) await anonymisePending(teamId);
     return deleted;
   }

@@ -391,6 +391,24 @@ describe('rooms deleted with delete_history, with a long history', () => {
   });
 });
 
+describe('deleting many rooms by tag', () => {
+  it('deletes every tagged room, a hundred a change, and skips the live one wherever it falls', async () => {
+    const t = await startTestServer();
+    try {
+      const rooms = [];
+      for (let n = 0; n < 250; n++) rooms.push(await createRoom(t.api, { tags: ['bulk'], telephony_enabled: true }));
+      const untagged = await createRoom(t.api);
+      // In the middle of the second hundred.
+      const live = rooms[150]!;
+      expect((await t.api.post(`/api/v1/rooms/${live.id}/phone-participants/joined`, [{ call_id: 'on-air', name: 'Caller' }])).status).toBe(200);
+      expect((await t.api.delete('/api/v1/rooms', { tags: ['bulk'], delete_history: false })).status).toBe(202);
+      expect((await t.api.get('/api/v1/rooms?limit=100')).body.data.map((room: { id: string }) => room.id).sort()).toEqual([live.id, untagged.id].sort());
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('room lists', () => {
   let t: TestServer;
   const clock = new ManualClock();

@@ -75,8 +75,12 @@ export async function listRooms(
   return { total: Number(counted.count), rows };
 }
 
-export async function listRoomsWithTags(db: Executor, teamId: string, tags: readonly string[]): Promise<RoomRow[]> {
-  return teamRooms(db, teamId, tags).selectAll().execute();
+/** The team's rooms with any of the tags; of these rooms only, when given. */
+export async function listRoomsWithTags(db: Executor, teamId: string, tags: readonly string[], among?: readonly string[]): Promise<RoomRow[]> {
+  if (among?.length === 0) return [];
+  let query = teamRooms(db, teamId, tags).selectAll();
+  if (among !== undefined) query = query.where('id', 'in', [...among]);
+  return query.execute();
 }
 
 /**
