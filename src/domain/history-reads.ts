@@ -53,10 +53,6 @@ export interface HistoryReads {
 }
 
 /**
- * The thread's code: built beside this file, or, run from the TypeScript sources (the tests,
- * which `npm test` builds first), the built one.
- */
-/**
  * Jobs on the thread at once (of different teams: a team's own run one at a time). Each holds at
  * most two of the thread's connections in cluster mode (a snapshot, and a read beside it), so
  * the pool has JOBS_AT_ONCE × 2: a job never waits for a connection another job holds, which
@@ -64,6 +60,10 @@ export interface HistoryReads {
  */
 export const JOBS_AT_ONCE = 2;
 
+/**
+ * The thread's code: built beside this file, or, run from the TypeScript sources (the tests,
+ * which `npm test` builds first), the built one.
+ */
 const THREAD = import.meta.url.endsWith('.ts') ? new URL('../../dist/domain/history-thread.js', import.meta.url) : new URL('./history-thread.js', import.meta.url);
 
 export function createHistoryReads(config: Config, logger: Logger, clock: Clock): HistoryReads {
@@ -176,7 +176,8 @@ export function createHistoryReads(config: Config, logger: Logger, clock: Clock)
       const exited = new Promise<void>((resolve) => current.worker.once('exit', () => resolve()));
       current.worker.ref();
       current.worker.postMessage('stop');
-      // A job still running is abandoned: the server is stopping, and its request was answered.
+      // Called once requests are drained (or cut at the grace period): a job still running then
+      // has nobody waiting for it, and is abandoned.
       const deadline = setTimeout(() => void current.worker.terminate(), 2000);
       await exited;
       clearTimeout(deadline);
