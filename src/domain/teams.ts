@@ -60,6 +60,10 @@ function toTeam(row: TeamCredentialRow): Team {
  */
 const BEING_DELETED = 'being-deleted:';
 
+function beingDeleted(team: TeamRow): boolean {
+  return team.key_hash.startsWith(BEING_DELETED);
+}
+
 /** Rows of a team's history one step of its deletion takes (a few milliseconds' work), and the pause after each. */
 const TEAM_DELETION_STEP_ROWS = 1000;
 const TEAM_DELETION_PAUSE_MS = 10;
@@ -146,8 +150,8 @@ export function createTeamService(deps: { store: Store; clock: Clock }): TeamSer
   async function ensure(input: { id: string; developerKey: string; name: string }): Promise<{ created: boolean }> {
     const existing = await findTeamById(store.db, input.id);
     // A deletion that was interrupted is finished first: the team is made again, empty.
-    if (existing !== undefined && existing.key_hash.startsWith(BEING_DELETED)) await remove(input.id);
-    if (existing === undefined || existing.key_hash.startsWith(BEING_DELETED)) {
+    if (existing !== undefined && beingDeleted(existing)) await remove(input.id);
+    if (existing === undefined || beingDeleted(existing)) {
       await create(input);
       return { created: true };
     }
@@ -161,7 +165,7 @@ export function createTeamService(deps: { store: Store; clock: Clock }): TeamSer
     const developerKey = generateDeveloperKey();
     const team = await findTeamById(store.db, teamId);
     if (team === undefined) return undefined;
-    if (team.key_hash.startsWith(BEING_DELETED)) {
+    if (beingDeleted(team)) {
       throw new Error(`team ${teamId} is being deleted (an earlier \`team delete\` stopped before its end): run \`roomline team delete ${teamId} --yes\` again to finish it`);
     }
     await writeTeams((trx) => updateTeamKey(trx, teamId, developerKey, hashKey(developerKey), clock.now()));
