@@ -47,6 +47,38 @@ describe('embedded store', () => {
     );
   });
 
+  it('starts the WAL over while writes go on without a pause, before it reaches the writer\'s own checkpoint', async () => {
+    const wal = path.join(dataDir, 'roomline.db-wal');
+    // The WAL's header counts the times it started over (its checkpoint sequence, bytes 12–15).
+    const startsOver = () => {
+      const header = Buffer.alloc(16);
+      const file = fs.openSync(wal, 'r');
+      try {
+        fs.readSync(file, header, 0, 16, 0);
+      } finally {
+        fs.closeSync(file);
+      }
+      return header.readUInt32BE(12);
+    };
+    const first = startsOver();
+    // Writes that never stop for long, as a busy bridge's batches come: 64 KB, then the next a
+    // millisecond later. A PASSIVE checkpoint never catches up with them, and the WAL grew to
+    // the writer's own limit (10,000 pages, 40 MB), copied back inside a COMMIT on the event loop.
+    const text = 'x'.repeat(4096);
+    let largest = 0;
+    let written = 0;
+    for (let n = 0; startsOver() - first < 3 || written < 24 * 1024 * 1024; n += 1) {
+      await store.transaction(async (trx) => {
+        await trx.insertInto('teams').values(Array.from({ length: 16 }, (_, row) => ({ ...teamRow(`steady-${n}-${row}`), name: text }))).execute();
+      });
+      written += 16 * text.length;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      largest = Math.max(largest, fs.statSync(wal).size);
+      expect(written, 'the WAL started over fewer than three times in 96 MB of writes').toBeLessThan(96 * 1024 * 1024);
+    }
+    expect(largest).toBeLessThan(10_000 * 4096);
+  });
+
   it('transactions started together commit together, yet each fails alone and leaves nothing behind', async () => {
     const ids = Array.from({ length: 30 }, (_, n) => `team-${String(n).padStart(2, '0')}`);
     // Issued in one turn of the event loop, so they share commits.
