@@ -31,8 +31,8 @@ if (CLUSTER !== undefined && (!CLUSTER.databaseUrl || !CLUSTER.redisUrl)) {
 
 /** How much work each figure gets: the full run, or a smoke run of under a minute. */
 const SIZE = QUICK
-  ? { seconds: 3, leaves: 6_000, batchRounds: 10, batchWarmup: 2, fanoutClients: 200, fanoutSeconds: 2, rooms: 100, perRoom: 100, webhooks: 10, webhookEvents: 300 }
-  : { seconds: 10, leaves: 60_000, batchRounds: 100, batchWarmup: 5, fanoutClients: 200, fanoutSeconds: 10, rooms: 1_000, perRoom: 100, webhooks: 20, webhookEvents: 2_000 };
+  ? { seconds: 3, leaves: 6_000, batchRounds: 10, batchWarmup: 3, fanoutClients: 200, fanoutSeconds: 2, rooms: 100, perRoom: 100, webhooks: 10, webhookEvents: 300 }
+  : { seconds: 10, leaves: 60_000, batchRounds: 100, batchWarmup: 10, fanoutClients: 200, fanoutSeconds: 10, rooms: 1_000, perRoom: 100, webhooks: 20, webhookEvents: 2_000 };
 
 const children = new Set();
 process.on('exit', () => {
