@@ -36,18 +36,20 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 // The only wait is a RESTART's, and the writer may be waiting for it.
 db.pragma('busy_timeout = ' + workerData.restartWaitMs);
+// A PASSIVE that could not copy every frame was held back by a reader on an old snapshot (or
+// found another checkpoint running, log -1): the WAL cannot start over before that reader is
+// done, so the writer is not held for it.
+const copiedAll = (result) => result.log >= 0 && result.checkpointed === result.log;
 const timer = setInterval(() => {
   try {
     let [passive] = db.pragma('wal_checkpoint(PASSIVE)');
-    // A PASSIVE that could not copy every frame was held back by a reader on an old snapshot:
-    // the WAL cannot start over before that reader is done, so the writer is not held for it.
-    if (passive.log <= workerData.restartAfterPages || passive.checkpointed < passive.log) return;
+    if (passive.log <= workerData.restartAfterPages || !copiedAll(passive)) return;
     // What the writer added while that ran is copied without holding it too, so that the
     // RESTART, which holds it, has only a few frames left to copy.
     for (let pass = 0; pass < 3; pass++) {
       const before = passive.log;
       [passive] = db.pragma('wal_checkpoint(PASSIVE)');
-      if (passive.checkpointed < passive.log) return;
+      if (!copiedAll(passive)) return;
       if (passive.log - before <= 64) break;
     }
     // SQLITE_BUSY here (a long transaction, or a reader) is no error: what could be copied is,
