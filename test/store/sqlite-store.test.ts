@@ -61,9 +61,13 @@ describe('embedded store', () => {
       return header.readUInt32BE(12);
     };
     const first = startsOver();
-    // Writes that never stop for long, as a busy bridge's batches come: 64 KB, then the next a
-    // millisecond later. A PASSIVE checkpoint never catches up with them, and the WAL grew to
-    // the writer's own limit (10,000 pages, 40 MB), copied back inside a COMMIT on the event loop.
+    // The checkpoint thread's first round, before the writes begin: the test is about the
+    // rounds, not the thread's start.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Writes that never stop for long, as a busy bridge's batches come: 64 KB, then the next two
+    // milliseconds later (about 4 MB a round of the checkpoint thread here). A PASSIVE checkpoint
+    // never catches up with them, and the WAL grew to the writer's own limit (10,000 pages,
+    // 40 MB), copied back inside a COMMIT on the event loop.
     const text = 'x'.repeat(4096);
     let largest = 0;
     let written = 0;
@@ -72,7 +76,7 @@ describe('embedded store', () => {
         await trx.insertInto('teams').values(Array.from({ length: 16 }, (_, row) => ({ ...teamRow(`steady-${n}-${row}`), name: text }))).execute();
       });
       written += 16 * text.length;
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      await new Promise((resolve) => setTimeout(resolve, 2));
       largest = Math.max(largest, fs.statSync(wal).size);
       expect(written, 'the WAL started over fewer than three times in 96 MB of writes').toBeLessThan(96 * 1024 * 1024);
     }
