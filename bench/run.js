@@ -252,9 +252,9 @@ async function b2Batches() {
     await server.api('POST', `/api/v1/rooms/${room.id}/phone-participants/joined`, [{ call_id: 'anchor', name: 'Anchor' }]);
     const joined = [];
     const left = [];
-    // The first rounds after a start run code not yet compiled by the JIT, into a WAL file not
-    // yet grown: a server that has been up a minute no longer pays that. They are run and
-    // reported apart, as warm-up, and are not in the p50 and p99.
+    // The first rounds after a start run code the JIT has not yet compiled (rounds 0–10 took up
+    // to 49 ms, later ones at most 20–31): a server that has been up a minute no longer pays
+    // that. They are run and reported apart, as warm-up, and are not in the p50 and p99.
     const cold = [];
     for (let batch = -SIZE.batchWarmup; batch < SIZE.batchRounds; batch++) {
       const calls = Array.from({ length: 1000 }, (_, i) => ({ call_id: `b2-${batch}-${i}`, name: `Caller ${i}`, caller_number: '+15550100' }));

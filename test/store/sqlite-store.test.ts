@@ -65,7 +65,7 @@ describe('embedded store', () => {
     // rounds, not the thread's start.
     await new Promise((resolve) => setTimeout(resolve, 300));
     // Writes that never stop for long, as a busy bridge's batches come: 64 KB, then the next two
-    // milliseconds later (about 4 MB a round of the checkpoint thread here). A PASSIVE checkpoint
+    // milliseconds later (4–5 MB a round of the checkpoint thread here). A PASSIVE checkpoint
     // never catches up with them, and the WAL grew to the writer's own limit (10,000 pages,
     // 40 MB), copied back inside a COMMIT on the event loop.
     const text = 'x'.repeat(4096);

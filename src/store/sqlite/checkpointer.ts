@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
  * Under steady writes a PASSIVE checkpoint never catches up: the writer adds frames while it
  * copies, and the WAL starts over only when a write begins with every frame copied. The WAL
  * then grew to the writer's backstop, whose checkpoint ran in a COMMIT on the event loop (a
- * `joined` of 1000 calls took 40–55 ms instead of 13, every 34th). So once the WAL holds more
+ * `joined` of 1000 calls took 40–61 ms instead of about 15, every 34th). So once the WAL holds more
  * than RESTART_AFTER_PAGES, this thread takes the write lock between two of the writer's
  * transactions (RESTART), copies the few frames the PASSIVE left, and lets go: the writer's
  * next write starts the WAL over, and syncs its new header (0.3–1 ms here, on the event loop,
