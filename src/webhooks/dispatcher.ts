@@ -1,4 +1,3 @@
-import { Agent, request } from 'undici';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import type { Store } from '../store/store.js';
@@ -15,8 +14,8 @@ import {
   type DeliveryTarget,
   type LeasedDelivery,
 } from '../store/repos/webhooks.js';
-import { signatureHeader } from './signature.js';
 import { AddressNotAllowedError, literalAddress, type AddressPolicy, type RefusedAddressKind } from './addresses.js';
+import { createWebhookSender, describeFailure } from './sender.js';
 import { NO_METRICS, type Metrics } from '../metrics/metrics.js';
 
 export interface DispatcherOptions {
@@ -79,15 +78,8 @@ export interface Dispatcher {
 export function createDispatcher(deps: { store: Store; clock: Clock; logger: Logger; addresses: AddressPolicy; metrics?: Metrics }, options: DispatcherOptions): Dispatcher {
   const { store, clock, addresses, metrics = NO_METRICS } = deps;
   const logger = deps.logger.child({ component: 'webhooks' });
-  const agent = new Agent({
-    keepAliveTimeout: 10_000,
-    connections: 16,
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-    // A name's addresses are checked as it is connected to, not when the webhook was defined:
-    // what it resolves to may have changed since (DNS rebinding).
-    connect: { lookup: addresses.lookup },
-  });
+  // The HTTP exchanges, with the address check at each connection, on a thread of their own.
+  const sender = createWebhookSender({ addressMode: addresses.mode, timeoutMs: options.timeoutMs }, logger);
   /** Each endpoint's IP-literal host, when it is refused (null when it is not): see refuseAddressLiteral. */
   const literalRefusals = new Map<string, { address: string; kind: RefusedAddressKind } | null>();
   /** Webhooks with an attempt in flight from this node, and the attempts themselves. */
@@ -202,7 +194,6 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
       'x-roomline-event-id': delivery.event_id,
       'x-roomline-sequence': String(delivery.sequence),
       'x-roomline-delivery-id': delivery.id,
-      'x-roomline-signature': signatureHeader(target.signing_key, delivery.payload, Math.floor(Date.now() / 1000)),
     };
     if (target.authorization_header !== null && target.authorization_header !== '') headers.authorization = target.authorization_header;
 
@@ -212,15 +203,9 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
     const sent = performance.now();
     try {
       refuseAddressLiteral(target.endpoint);
-      const response = await request(target.endpoint, {
-        method: 'POST',
-        headers,
-        body: delivery.payload,
-        dispatcher: agent,
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-      statusCode = response.statusCode;
-      await response.body.dump({ limit: 64 * 1024 });
+      const outcome = await sender.post({ endpoint: target.endpoint, headers, body: delivery.payload, signingKey: target.signing_key });
+      if ('statusCode' in outcome) statusCode = outcome.statusCode;
+      else ({ error, refused } = outcome);
     } catch (cause) {
       error = describeFailure(cause);
       if (cause instanceof AddressNotAllowedError) refused = { address: cause.address, kind: cause.kind, detail: cause.detail };
@@ -341,18 +326,7 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
       await Promise.allSettled(inFlight.values());
-      await agent.close();
+      await sender.close();
     },
   };
-}
-
-function describeFailure(cause: unknown): string {
-  // Said as it is and no more: which address, or what kind, is for the server's log alone.
-  if (cause instanceof AddressNotAllowedError) return cause.message;
-  if (cause instanceof Error) {
-    const code = (cause as { code?: string }).code;
-    if (cause.name === 'TimeoutError' || cause.name === 'AbortError') return 'timeout';
-    return code !== undefined ? `${code}: ${cause.message}` : cause.message;
-  }
-  return String(cause);
 }
