@@ -23,6 +23,7 @@ function requestFor(job) {
 // A run of a set number of requests ends with its last answer. autocannon reports its result,
 // and its duration, only at its next one-second sample: a B1 run that took 7.1 s read 8.03 s.
 const startedAt = performance.now();
+const cpuAtStart = process.cpuUsage();
 let lastAnswerAt = startedAt;
 const instance = autocannon(
   {
@@ -38,6 +39,8 @@ const instance = autocannon(
       process.exit(1);
     }
     const seconds = job.amount !== undefined ? (lastAnswerAt - startedAt) / 1000 : result.duration;
+    // This process's own CPU: it shares the machine's two cores with the server it measures.
+    const cpu = process.cpuUsage(cpuAtStart);
     process.stdout.write(
       JSON.stringify({
         requests: result.requests.total,
@@ -49,6 +52,7 @@ const instance = autocannon(
         errors: result.errors,
         timeouts: result.timeouts,
         latency: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
+        cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(1, result.requests.total),
       }),
     );
   },

@@ -170,6 +170,23 @@ function load(job) {
   return JSON.parse(output.toString());
 }
 
+/** A process's CPU time so far, all its threads, in clock ticks (Linux's /proc; undefined elsewhere). */
+function cpuTicks(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process's CPU per request since `before` (cpuTicks), in µs: ticks are 10 ms on Linux. */
+function cpuMicrosPerRequest(pid, before, requests) {
+  const after = cpuTicks(pid);
+  return before === undefined || after === undefined ? NaN : ((after - before) * 10_000) / Math.max(1, requests);
+}
+
 const now = () => performance.timeOrigin + performance.now();
 const percentile = (values, p) => {
   if (values.length === 0) return NaN;
@@ -197,7 +214,7 @@ async function b0Ceiling() {
   const bare = await startChild(path.join(HERE, 'bare-server.js'));
   const result = load({ url: `http://127.0.0.1:${bare.line}`, connections: 50, duration: SIZE.seconds, method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, body: seedCalls });
   bare.child.kill();
-  return { rps: result.rps, p99: result.latency.p99 };
+  return { rps: result.rps, p99: result.latency.p99, loadCpuMicros: result.cpuMicrosPerRequest };
 }
 
 /**
@@ -209,9 +226,10 @@ async function b1References(b0) {
   const references = {};
   for (const kind of ['node', 'fastify']) {
     const server = await startChild(path.join(HERE, 'reference-server.js'), [kind]);
+    const before = cpuTicks(server.child.pid);
     try {
       const result = load({ url: `http://127.0.0.1:${server.line}`, connections: 50, duration: SIZE.seconds, method: 'POST', path: '/rooms/room/phone-participants/left', headers: { 'content-type': 'application/json' }, body: seedCalls });
-      references[kind] = { rps: result.rps, ratio: result.rps / b0.rps, non2xx: result.non2xx + result.errors };
+      references[kind] = { rps: result.rps, ratio: result.rps / b0.rps, non2xx: result.non2xx + result.errors, serverCpuMicros: cpuMicrosPerRequest(server.child.pid, before, result.requests) };
     } finally {
       server.child.kill();
     }
@@ -228,6 +246,7 @@ async function b1SeedEndpoint(b0) {
     // An anchor call keeps the session open, as in a real room, so every left is a plain leave.
     await server.api('POST', `/api/v1/rooms/${room.id}/phone-participants/joined`, [{ call_id: 'anchor', name: 'Anchor' }]);
     await joinCalls(server, room.id, 'b1', SIZE.leaves);
+    const before = cpuTicks(server.pid);
     const result = load({
       url: server.url,
       connections: 50,
@@ -238,7 +257,8 @@ async function b1SeedEndpoint(b0) {
       sequence: { prefix: 'b1' },
     });
     const live = await server.api('GET', `/api/v1/rooms/${room.id}/live`);
-    return { rps: result.rps, ratio: result.rps / b0.rps, p99: result.latency.p99, non2xx: result.non2xx + result.errors, liveAfter: live.live_participants };
+    const serverCpuMicros = cpuMicrosPerRequest(server.pid, before, result.requests);
+    return { rps: result.rps, ratio: result.rps / b0.rps, p99: result.latency.p99, non2xx: result.non2xx + result.errors, liveAfter: live.live_participants, serverCpuMicros, loadCpuMicros: result.cpuMicrosPerRequest };
   } finally {
     receiver.child.kill();
     await server.stop();
@@ -414,6 +434,7 @@ async function main() {
 
   const rows = [
     row('B0', 'bare node:http POST, 50 connections', b0.rps, 'req/s', 'ceiling'),
+    row('B0', 'load generator CPU per request in B0 (one body)', b0.loadCpuMicros, 'µs', '—'),
     row('B1', 'seed `left` through the full stack', b1.rps, 'req/s', '—'),
     row('B1', 'seed `left` ÷ B0', b1.ratio, '×B0', '≥ 0.40', b1.ratio >= 0.4 && b1.non2xx === 0),
     ...(references === undefined
@@ -423,6 +444,14 @@ async function main() {
           row('B1', 'reference: Fastify + the route schema + one SQLite row ÷ B0', references.fastify.ratio, '×B0', '—'),
         ]),
     row('B1', 'seed `left` p99 latency', b1.p99, 'ms', '—'),
+    row('B1', 'server CPU per `left`, all its threads', b1.serverCpuMicros, 'µs', '—'),
+    ...(references === undefined
+      ? []
+      : [
+          row('B1', 'reference servers CPU per request: bare node:http', references.node.serverCpuMicros, 'µs', '—'),
+          row('B1', 'reference servers CPU per request: Fastify', references.fastify.serverCpuMicros, 'µs', '—'),
+        ]),
+    row('B1', 'load generator CPU per request in B1 (unique call ids)', b1.loadCpuMicros, 'µs', '—'),
     row('B2', '`joined` of 1000 calls p50', b2.joinedP50, 'ms', '—'),
     row('B2', '`joined` of 1000 calls p99', b2.joinedP99, 'ms', '≤ 25', b2.joinedP99 <= 25),
     row('B2', '`left` of 1000 calls p50', b2.leftP50, 'ms', '—'),
