@@ -23,8 +23,8 @@ const agent = new Agent({
 });
 
 async function attempt(post: Post): Promise<PostOutcome> {
-  const headers = { ...post.headers, 'x-roomline-signature': signatureHeader(post.signingKey, post.body, Math.floor(Date.now() / 1000)) };
   try {
+    const headers = { ...post.headers, 'x-roomline-signature': signatureHeader(post.signingKey, post.body, Math.floor(Date.now() / 1000)) };
     const response = await request(post.endpoint, {
       method: 'POST',
       headers,
