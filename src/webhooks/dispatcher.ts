@@ -239,8 +239,8 @@ export function createDispatcher(deps: { store: Store; clock: Clock; logger: Log
   }
 
   /**
-   * An IP-literal host is connected to without a lookup, so the agent's check never sees it: it
-   * is checked here (a webhook stored before the server turned to public addresses only). The
+   * An IP-literal host is connected to without a lookup, so the sender thread's check at each
+   * connection never sees it: it is checked here (a webhook stored before the server turned to public addresses only). The
    * answer depends only on the endpoint's text and the mode, so each endpoint is parsed and
    * checked once: per delivery the two cost a tenth of the sender's throughput (B5).
    */
